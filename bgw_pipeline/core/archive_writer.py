@@ -1,0 +1,144 @@
+"""Writing the export archive: members streamed straight into the ZIP, then metadata.json.
+
+The bytes are deterministic: members in a fixed order, fixed entry timestamps (the
+archive's `created_at`), fixed permissions and one compression level, so the same data
+exported at the same `created_at` gives the same file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import IO, Any
+
+import orjson
+
+from bgw_pipeline.core.archive_format import METADATA_MEMBER, build_metadata, wrapper_key
+from bgw_pipeline.core.entities import Entity, entities_for, listing_member
+from bgw_pipeline.core.errors import SourceDataError
+from bgw_pipeline.core.row_encoding import encode_rows
+from bgw_pipeline.core.snapshot import TableSource
+from bgw_pipeline.core.values import parse_timestamp
+
+ProgressCallback = Callable[[str, int, int], None]
+
+
+@dataclass
+class ArchiveContents:
+    """What an archive holds: its metadata and the facts a caller reports."""
+
+    metadata: dict[str, Any]
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def checksum(self) -> str:
+        return str(self.metadata["checksum"])
+
+
+class _HashingMember:
+    """A ZIP member being written, with its SHA-256 and byte count kept on the way."""
+
+    def __init__(self, zf: zipfile.ZipFile, name: str, date_time: tuple[int, ...]) -> None:
+        info = zipfile.ZipInfo(name, date_time=date_time)  # type: ignore[arg-type]
+        info.compress_type = zipfile.ZIP_DEFLATED
+        info.create_system = 3
+        info.external_attr = 0o100644 << 16
+        self.name = name
+        self._handle = zf.open(info, "w")
+        self._sha = hashlib.sha256()
+        self.bytes = 0
+
+    def write(self, data: bytes) -> None:
+        self._sha.update(data)
+        self.bytes += len(data)
+        self._handle.write(data)
+
+    def close(self) -> dict[str, Any]:
+        self._handle.close()
+        return {"sha256": self._sha.hexdigest(), "bytes": self.bytes}
+
+
+def _zip_date_time(created_at: datetime) -> tuple[int, int, int, int, int, int]:
+    dt = parse_timestamp(created_at)
+    return (max(dt.year, 1980), dt.month, dt.day, dt.hour, dt.minute, dt.second)
+
+
+class ArchiveWriter:
+    """Writes one archive to a seekable binary file object."""
+
+    def __init__(
+        self,
+        fileobj: IO[bytes],
+        created_at: datetime,
+        include_raw_data: bool,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        self._zf = zipfile.ZipFile(fileobj, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
+        self._created_at = parse_timestamp(created_at).replace(microsecond=0)
+        self._date_time = _zip_date_time(self._created_at)
+        self._include_raw = include_raw_data
+        self._progress = progress
+        self._files: dict[str, dict[str, Any]] = {}
+        self._counts: dict[str, int] = {}
+
+    def write(self, source: TableSource) -> ArchiveContents:
+        """Write every entity from `source`, then metadata.json; close the ZIP."""
+        try:
+            for entity in entities_for(self._include_raw):
+                if entity.one_file_per_row:
+                    self._write_row_files(entity, source)
+                else:
+                    self._write_table_member(entity, source)
+            metadata = build_metadata(
+                self._created_at, self._counts, self._files, self._include_raw
+            )
+            member = _HashingMember(self._zf, METADATA_MEMBER, self._date_time)
+            member.write(orjson.dumps(metadata, option=orjson.OPT_INDENT_2) + b"\n")
+            member.close()
+        finally:
+            self._zf.close()
+        return ArchiveContents(metadata=metadata, counts=dict(self._counts))
+
+    def _report(self, entity: Entity, done: int, total: int) -> None:
+        if self._progress is not None:
+            self._progress(entity.name, done, total)
+
+    def _write_table_member(self, entity: Entity, source: TableSource) -> None:
+        total = source.count(entity)
+        member = _HashingMember(self._zf, entity.member, self._date_time)
+        member.write(b'{"' + wrapper_key(entity).encode() + b'":[')
+        rows, last_id = 0, None
+        for batch in source.batches(entity):
+            for row_id, encoded in encode_rows(entity, batch):
+                last_id = _check_sorted(entity, last_id, row_id)
+                member.write((b"\n" if rows == 0 else b",\n") + encoded)
+                rows += 1
+            self._report(entity, rows, total)
+        member.write(b"\n]}\n" if rows else b"]}\n")
+        self._files[entity.member] = member.close()
+        self._counts[entity.name] = rows
+
+    def _write_row_files(self, entity: Entity, source: TableSource) -> None:
+        total = source.count(entity)
+        rows, last_id = 0, None
+        for batch in source.batches(entity):
+            for row_id, encoded in encode_rows(entity, batch):
+                last_id = _check_sorted(entity, last_id, row_id)
+                member = _HashingMember(self._zf, listing_member(row_id), self._date_time)
+                member.write(encoded + b"\n")
+                self._files[member.name] = member.close()
+                rows += 1
+            self._report(entity, rows, total)
+        self._counts[entity.name] = rows
+
+
+def _check_sorted(entity: Entity, last_id: str | None, row_id: str) -> str:
+    if last_id is not None and row_id <= last_id:
+        raise SourceDataError(
+            f"{entity.name}: ids are not unique and ascending in the database read "
+            f"({last_id!r} then {row_id!r}); is an id stored in a non-canonical form?"
+        )
+    return row_id

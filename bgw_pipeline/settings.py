@@ -1,0 +1,74 @@
+"""The one place that reads bgw_pipeline's environment variables (and `.env`).
+
+Every variable is documented in `.env.example`. Secrets are not read here for Dagster
+resources: those reach resources through `dg.EnvVar` so they stay hidden in the UI.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+from bgw_pipeline.core.errors import ConfigError
+
+DEFAULT_DATABASE_URL = "sqlite:///data/bgw.db"
+DEFAULT_EXPORT_PATH = "./exports"
+DEFAULT_IMPORT_INBOX = "./imports/inbox"
+DEFAULT_MAX_IMPORT_MB = 100
+
+
+def load_env_file(path: str | os.PathLike[str] = ".env") -> None:
+    """Load `.env` from the working directory; real environment variables win."""
+    load_dotenv(path, override=False)
+
+
+def _int(name: str, default: int, minimum: int = 0) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """bgw_pipeline's configuration, read from the environment."""
+
+    database_url: str
+    export_path: Path
+    import_inbox: Path
+    max_import_mb: int
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        load_env_file()
+        return cls(
+            database_url=os.environ.get("BGW_DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL,
+            export_path=Path(os.environ.get("EXPORT_PATH", "").strip() or DEFAULT_EXPORT_PATH),
+            import_inbox=Path(
+                os.environ.get("IMPORT_INBOX", "").strip() or DEFAULT_IMPORT_INBOX
+            ),
+            max_import_mb=_int("MAX_IMPORT_MB", DEFAULT_MAX_IMPORT_MB, minimum=1),
+        )
+
+
+__all__ = ["Settings", "load_env_file", "_bool"]
