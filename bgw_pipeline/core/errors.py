@@ -41,3 +41,11 @@ class ExportError(BgwError):
 
 class TransientError(Exception):
     """A failure that may succeed when tried again (network, locks, timeouts)."""
+
+
+class InvalidRequestError(BgwError):
+    """A caller's parameter is out of range or malformed (HTTP 422)."""
+
+
+class NotFoundError(BgwError):
+    """The thing asked for does not exist (HTTP 404)."""
