@@ -64,11 +64,9 @@ class Settings:
         return cls(
             database_url=os.environ.get("BGW_DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL,
             export_path=Path(os.environ.get("EXPORT_PATH", "").strip() or DEFAULT_EXPORT_PATH),
-            import_inbox=Path(
-                os.environ.get("IMPORT_INBOX", "").strip() or DEFAULT_IMPORT_INBOX
-            ),
+            import_inbox=Path(os.environ.get("IMPORT_INBOX", "").strip() or DEFAULT_IMPORT_INBOX),
             max_import_mb=_int("MAX_IMPORT_MB", DEFAULT_MAX_IMPORT_MB, minimum=1),
         )
 
 
-__all__ = ["Settings", "load_env_file", "_bool"]
+__all__ = ["Settings", "_bool", "load_env_file"]

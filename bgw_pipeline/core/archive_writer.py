@@ -16,14 +16,14 @@ from typing import IO, Any
 
 import orjson
 
-from bgw_pipeline.core.archive_format import METADATA_MEMBER, build_metadata, wrapper_key
+from bgw_pipeline.core.archive_format import METADATA_MEMBER, build_metadata
 from bgw_pipeline.core.entities import Entity, entities_for, listing_member
-from bgw_pipeline.core.errors import SourceDataError
-from bgw_pipeline.core.row_encoding import encode_rows
+from bgw_pipeline.core.row_encoding import iter_entity_json, iter_sorted_rows
 from bgw_pipeline.core.snapshot import TableSource
 from bgw_pipeline.core.values import parse_timestamp
 
 ProgressCallback = Callable[[str, int, int], None]
+PROGRESS_EVERY = 100_000
 
 
 @dataclass
@@ -109,36 +109,26 @@ class ArchiveWriter:
     def _write_table_member(self, entity: Entity, source: TableSource) -> None:
         total = source.count(entity)
         member = _HashingMember(self._zf, entity.member, self._date_time)
-        member.write(b'{"' + wrapper_key(entity).encode() + b'":[')
-        rows, last_id = 0, None
-        for batch in source.batches(entity):
-            for row_id, encoded in encode_rows(entity, batch):
-                last_id = _check_sorted(entity, last_id, row_id)
-                member.write((b"\n" if rows == 0 else b",\n") + encoded)
-                rows += 1
-            self._report(entity, rows, total)
-        member.write(b"\n]}\n" if rows else b"]}\n")
+        rows = 0
+        for piece, rows in iter_entity_json(
+            entity, iter_sorted_rows(entity, source.batches(entity))
+        ):
+            member.write(piece)
+            if rows % PROGRESS_EVERY == 0:
+                self._report(entity, rows, total)
         self._files[entity.member] = member.close()
         self._counts[entity.name] = rows
+        self._report(entity, rows, total)
 
     def _write_row_files(self, entity: Entity, source: TableSource) -> None:
         total = source.count(entity)
-        rows, last_id = 0, None
-        for batch in source.batches(entity):
-            for row_id, encoded in encode_rows(entity, batch):
-                last_id = _check_sorted(entity, last_id, row_id)
-                member = _HashingMember(self._zf, listing_member(row_id), self._date_time)
-                member.write(encoded + b"\n")
-                self._files[member.name] = member.close()
-                rows += 1
-            self._report(entity, rows, total)
+        rows = 0
+        for row_id, encoded in iter_sorted_rows(entity, source.batches(entity)):
+            member = _HashingMember(self._zf, listing_member(row_id), self._date_time)
+            member.write(encoded + b"\n")
+            self._files[member.name] = member.close()
+            rows += 1
+            if rows % PROGRESS_EVERY == 0:
+                self._report(entity, rows, total)
         self._counts[entity.name] = rows
-
-
-def _check_sorted(entity: Entity, last_id: str | None, row_id: str) -> str:
-    if last_id is not None and row_id <= last_id:
-        raise SourceDataError(
-            f"{entity.name}: ids are not unique and ascending in the database read "
-            f"({last_id!r} then {row_id!r}); is an id stored in a non-canonical form?"
-        )
-    return row_id
+        self._report(entity, rows, total)

@@ -32,5 +32,7 @@ def batch_from_rows(entity: Entity, rows: Sequence[Sequence[Any]]) -> pa.RecordB
     if not rows:
         return pa.RecordBatch.from_pylist([], schema=schema)
     columns = list(zip(*rows, strict=True))
-    arrays = [pa.array(values, type=field.type) for values, field in zip(columns, schema, strict=True)]
+    arrays = [
+        pa.array(values, type=field.type) for values, field in zip(columns, schema, strict=True)
+    ]
     return pa.RecordBatch.from_arrays(arrays, schema=schema)

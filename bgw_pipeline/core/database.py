@@ -40,8 +40,12 @@ def create_engine(url: str, **kwargs: Any) -> Engine:
     """
     try:
         parsed = make_url(normalize_url(url))
-    except Exception as exc:
-        raise ConfigError(f"BGW_DATABASE_URL is not a valid database URL: {exc}") from None
+    except (sa.exc.ArgumentError, ValueError):
+        # The parser's message repeats the URL, password included: never show it.
+        raise ConfigError(
+            "BGW_DATABASE_URL is not a valid database URL "
+            "(expected sqlite:///path/to/file.db or postgresql://user:password@host/db)"
+        ) from None
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed, **kwargs)
     if parsed.get_backend_name() != "postgresql":

@@ -7,10 +7,10 @@ from here, so the archive writer, the reader, the diff and the CSV agree by cons
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     """How a column's value is represented in the archive (and in Arrow)."""
 
     UUID = "uuid"
@@ -61,7 +61,7 @@ def _c(name: str, kind: Kind, nullable: bool = True, default: bool = False) -> C
     return Column(name, kind, nullable, default)
 
 
-U, T, I, B, J, TS = Kind.UUID, Kind.TEXT, Kind.INT, Kind.BOOL, Kind.JSON, Kind.TIMESTAMP
+U, T, N, B, J, TS = Kind.UUID, Kind.TEXT, Kind.INT, Kind.BOOL, Kind.JSON, Kind.TIMESTAMP
 
 GAMES = Entity(
     "games",
@@ -71,17 +71,17 @@ GAMES = Entity(
         _c("normalized_title", T, False),
         _c("description", T),
         _c("store", T, False),
-        _c("price", I),
+        _c("price", N),
         _c("url", T),
         _c("image_url", T),
-        _c("players_min", I),
-        _c("players_max", I),
+        _c("players_min", N),
+        _c("players_max", N),
         _c("playing_time", T),
         _c("age", T),
         _c("publisher", T),
-        _c("year", I),
+        _c("year", N),
         _c("category", T),
-        _c("bgg_id", I),
+        _c("bgg_id", N),
         _c("synonyms", J, False, True),
         _c("in_watchlist", B, False, True),
         _c("created_at", TS, False),
@@ -99,7 +99,7 @@ RULES = Entity(
         _c("logic", T, False),
         _c("conditions", J, False),
         _c("channels", J, False, True),
-        _c("cooldown_hours", I, False, True),
+        _c("cooldown_hours", N, False, True),
         _c("active", B, False, True),
         _c("created_at", TS, False),
     ),
@@ -114,9 +114,9 @@ EVENTS = Entity(
         _c("kind", T, False),
         _c("title", T, False),
         _c("description", T),
-        _c("price", I),
-        _c("previous_price", I),
-        _c("discount_pct", I),
+        _c("price", N),
+        _c("previous_price", N),
+        _c("discount_pct", N),
         _c("url", T),
         _c("store", T),
         _c("image_url", T),
@@ -132,9 +132,9 @@ PRICE_HISTORY = Entity(
         _c("id", U, False),
         _c("game_id", U, False),
         _c("store", T, False),
-        _c("price", I, False),
-        _c("previous_price", I),
-        _c("discount_pct", I, False, True),
+        _c("price", N, False),
+        _c("previous_price", N),
+        _c("discount_pct", N, False, True),
         _c("url", T),
         _c("recorded_at", TS, False),
     ),
@@ -160,7 +160,7 @@ LISTINGS = Entity(
         _c("id", U, False),
         _c("store", T, False),
         _c("url", T, False),
-        _c("page", I),
+        _c("page", N),
         _c("content_type", T, False, True),
         _c("content", T, False),
         _c("fetched_at", TS, False),

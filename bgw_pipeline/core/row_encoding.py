@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import orjson
 import pyarrow as pa
 
 from bgw_pipeline.core.entities import Entity, Kind
+from bgw_pipeline.core.errors import SourceDataError
 from bgw_pipeline.core.values import format_timestamp
 
 
@@ -46,3 +47,39 @@ def encode_rows(entity: Entity, batch: pa.RecordBatch) -> Iterator[tuple[str, by
     ids = columns[0]
     for index, row in enumerate(zip(*columns, strict=True)):
         yield ids[index], orjson.dumps(dict(zip(names, row, strict=True)))
+
+
+def iter_sorted_rows(
+    entity: Entity, batches: Iterable[pa.RecordBatch]
+) -> Iterator[tuple[str, bytes]]:
+    """Encoded rows of all batches, refusing ids that are not unique and ascending.
+
+    The archive promises rows sorted by id; a database that returns them otherwise (for
+    example an id stored in upper case) must not produce an archive that breaks it.
+    """
+    last_id: str | None = None
+    for batch in batches:
+        for row_id, encoded in encode_rows(entity, batch):
+            if last_id is not None and row_id <= last_id:
+                raise SourceDataError(
+                    f"{entity.name}: ids are not unique and ascending as read "
+                    f"({last_id!r} then {row_id!r}); is an id stored in a non-canonical form?"
+                )
+            last_id = row_id
+            yield row_id, encoded
+
+
+def iter_entity_json(
+    entity: Entity, rows: Iterable[tuple[str, bytes]]
+) -> Iterator[tuple[bytes, int]]:
+    """The pieces of an entity's JSON document `{"<entity>":[...]}`, one row per line.
+
+    Yields (bytes, rows so far). The one-row-per-line layout keeps the file readable and
+    lets a reader parse it line by line instead of as one huge object.
+    """
+    yield b'{"' + entity.name.encode() + b'":[', 0
+    count = 0
+    for _row_id, encoded in rows:
+        yield (b"\n" if count == 0 else b",\n") + encoded, count + 1
+        count += 1
+    yield (b"\n]}\n" if count else b"]}\n"), count

@@ -19,8 +19,8 @@ from bgw_pipeline.core.entities import ALL_ENTITIES, Entity, Kind
 from bgw_pipeline.core.values import (
     canonical_json_text,
     canonical_uuid,
-    loads_json,
     format_sqlite_timestamp,
+    loads_json,
     parse_timestamp,
 )
 

@@ -33,10 +33,7 @@ def parse_timestamp(value: Any) -> datetime:
 
     Naive values are taken as UTC (the BGW schema stores every timestamp in UTC).
     """
-    if isinstance(value, datetime):
-        dt = value
-    else:
-        dt = datetime.fromisoformat(str(value).strip())
+    dt = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).strip())
     if dt.tzinfo is None:
         return dt.replace(tzinfo=UTC)
     return dt.astimezone(UTC)
