@@ -85,11 +85,13 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    # .ci/run reads this to prove the PostgreSQL tests ran (xdist workers write their own).
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    # .ci/run reads this to prove the PostgreSQL tests ran. Under xdist the controller
+    # receives every worker's reports, so only it writes the tally.
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return
     out = Path(os.environ.get("BGW_POSTGRES_TALLY_DIR", ".pytest_cache")) / "postgres-tally"
     out.mkdir(parents=True, exist_ok=True)
-    (out / f"{worker}.txt").write_text(f"{len(_POSTGRES_PASSED)}\n")
+    (out / "tally.txt").write_text(f"{len(_POSTGRES_PASSED)}\n")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

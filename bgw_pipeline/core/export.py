@@ -6,7 +6,6 @@ Nobody ever sees a partial archive under its final name: a crash leaves at most 
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,10 +16,9 @@ from sqlalchemy.engine import Engine
 
 from bgw_pipeline.core.archive_format import archive_name
 from bgw_pipeline.core.archive_writer import ArchiveWriter, ProgressCallback
+from bgw_pipeline.core.atomic_files import atomic_write, remove_stale_partials
 from bgw_pipeline.core.errors import ExportError
 from bgw_pipeline.core.snapshot import TableSource, open_snapshot
-
-PARTIAL_SUFFIX = ".partial"
 
 
 @dataclass(frozen=True)
@@ -37,14 +35,6 @@ class ExportResult:
     metadata: dict[str, Any]
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _final_path(out_dir: Path, created_at: datetime) -> Path:
     path = out_dir / archive_name(created_at)
     suffix = 1
@@ -52,15 +42,6 @@ def _final_path(out_dir: Path, created_at: datetime) -> Path:
         path = out_dir / archive_name(created_at).replace(".zip", f"_{suffix}.zip")
         suffix += 1
     return path
-
-
-def remove_stale_partials(out_dir: Path) -> list[Path]:
-    """Delete `.partial` files left by exports that crashed; they are never valid archives."""
-    removed = []
-    for path in out_dir.glob(f".*{PARTIAL_SUFFIX}"):
-        path.unlink(missing_ok=True)
-        removed.append(path)
-    return removed
 
 
 def write_archive_file(
@@ -84,20 +65,11 @@ def write_archive_file(
     out_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_partials(out_dir)
     final = _final_path(out_dir, created)
-    partial = out_dir / f".{final.name}.{os.getpid()}{PARTIAL_SUFFIX}"
     try:
-        with open(partial, "wb") as fh:
+        with atomic_write(final) as fh:
             contents = ArchiveWriter(fh, created, include_raw_data, progress).write(source)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(partial, final)
-        _fsync_dir(out_dir)
     except OSError as exc:
-        partial.unlink(missing_ok=True)
         raise ExportError(f"could not write the archive in {out_dir}: {exc}") from exc
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
     return ExportResult(
         path=final,
         size_bytes=final.stat().st_size,

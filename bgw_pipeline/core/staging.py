@@ -8,7 +8,6 @@ instead of mixing states.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ import pyarrow.parquet as pq
 from sqlalchemy.engine import Engine
 
 from bgw_pipeline.core.arrow_tables import arrow_schema
+from bgw_pipeline.core.atomic_files import atomic_write
 from bgw_pipeline.core.entities import ALL_ENTITIES, Entity
 from bgw_pipeline.core.errors import ExportError
 from bgw_pipeline.core.snapshot import open_snapshot
@@ -56,17 +56,15 @@ def stage_database(
     with open_snapshot(engine) as snapshot:
         for entity in ALL_ENTITIES:
             final = staged_path(staging_dir, entity)
-            partial = final.with_suffix(f".{os.getpid()}.partial")
             schema = arrow_schema(entity).with_metadata({SNAPSHOT_ID_KEY: snapshot_id.encode()})
             rows = 0
-            try:
-                with pq.ParquetWriter(partial, schema, compression="zstd") as writer:
-                    for batch in snapshot.batches(entity):
-                        writer.write_batch(batch.replace_schema_metadata(schema.metadata))
-                        rows += batch.num_rows
-                os.replace(partial, final)
-            finally:
-                partial.unlink(missing_ok=True)
+            with (
+                atomic_write(final, durable=False) as fh,
+                pq.ParquetWriter(fh, schema, compression="zstd") as writer,
+            ):
+                for batch in snapshot.batches(entity):
+                    writer.write_batch(batch.replace_schema_metadata(schema.metadata))
+                    rows += batch.num_rows
             staged[entity.name] = StagedTable(entity.name, final, rows, snapshot_id)
             if progress is not None:
                 progress(entity.name, rows)

@@ -1,0 +1,22 @@
+# One image for the Dagster webserver, the Dagster daemon and the HTTP API.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    DAGSTER_HOME=/opt/dagster/home \
+    EXPORT_PATH=/data/exports \
+    IMPORT_INBOX=/data/imports/inbox
+
+WORKDIR /opt/bgw_pipeline
+COPY pyproject.toml setup.cfg README.md workspace.yaml ./
+COPY bgw_pipeline ./bgw_pipeline
+RUN pip install --no-cache-dir . \
+    && mkdir -p "$DAGSTER_HOME" /data/exports /data/imports/inbox \
+    && useradd --system --home /opt/bgw_pipeline bgw \
+    && chown -R bgw "$DAGSTER_HOME" /data
+COPY deploy/dagster.local.yaml /opt/dagster/home/dagster.yaml
+
+USER bgw
+EXPOSE 3000
+# The compose file runs the daemon from the same image with `dagster-daemon run`.
+CMD ["dagster-webserver", "-h", "0.0.0.0", "-p", "3000", "-w", "workspace.yaml"]

@@ -1,0 +1,1 @@
+"""The export assets: extract, snapshot files, archive, CSV."""

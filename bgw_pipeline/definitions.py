@@ -1,0 +1,29 @@
+"""The Dagster code location: it only lists things."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+
+from bgw_pipeline.assets.archive import export_archive
+from bgw_pipeline.assets.csv_files import games_csv
+from bgw_pipeline.assets.extract import extract_tables
+from bgw_pipeline.assets.snapshots import SNAPSHOT_ASSETS
+from bgw_pipeline.checks import ASSET_CHECKS
+from bgw_pipeline.jobs import backup_job, price_history_csv_job
+from bgw_pipeline.resources import build_resources
+
+
+def build_definitions(resources: Mapping[str, Any] | None = None) -> dg.Definitions:
+    """Everything in the code location; tests pass their own resources."""
+    return dg.Definitions(
+        assets=[extract_tables, *SNAPSHOT_ASSETS, export_archive, games_csv],
+        asset_checks=ASSET_CHECKS,
+        jobs=[backup_job, price_history_csv_job],
+        resources=dict(resources) if resources is not None else build_resources(),
+    )
+
+
+defs = build_definitions()

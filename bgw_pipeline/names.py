@@ -1,0 +1,40 @@
+"""Names of everything that shows in the Dagster UI: asset keys, groups, jobs, checks.
+
+Constants in one module so that code, tests, sensors and the HTTP layer never spell a
+name twice.
+"""
+
+from __future__ import annotations
+
+from bgw_pipeline.core.entities import ALL_ENTITIES
+
+# Groups
+EXTRACT_GROUP = "bgw_extract"
+SNAPSHOT_GROUP = "bgw_snapshots"
+ARCHIVE_GROUP = "bgw_archive"
+CSV_GROUP = "bgw_csv"
+
+# Assets: one extract asset per table, named like the table.
+EXTRACT_KEYS: tuple[str, ...] = tuple(entity.name for entity in ALL_ENTITIES)
+EXTRACT_OP = "extract_tables"
+EXPORT_ARCHIVE = "export_archive"
+GAMES_CSV = "games_csv"
+
+
+def snapshot_key(entity_name: str) -> str:
+    """The snapshot-files asset of an entity: `games_snapshot`."""
+    return f"{entity_name}_snapshot"
+
+
+# Jobs
+BACKUP_JOB = "backup_job"
+PRICE_HISTORY_CSV_JOB = "price_history_csv_job"
+
+# Checks
+UNIQUE_IDS_CHECK = "unique_ids"
+REFERENCES_CHECK = "references_to_games"
+ARCHIVE_VERIFIED_CHECK = "archive_matches_metadata"
+
+# Resources
+DATABASE_RESOURCE = "database"
+STORE_RESOURCE = "archive_store"

@@ -1,0 +1,31 @@
+"""Dagster resources, and the one place that picks them from the environment."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import dagster as dg
+
+from bgw_pipeline.names import DATABASE_RESOURCE, STORE_RESOURCE
+from bgw_pipeline.resources.archive_store import ArchiveStore
+from bgw_pipeline.resources.database import BgwDatabase
+from bgw_pipeline.settings import DEFAULT_DATABASE_URL, DEFAULT_EXPORT_PATH, load_env_file
+
+
+def _env_or_default(name: str, default: str) -> Any:
+    # EnvVar keeps the value (a password in a URL) out of the UI and the run config;
+    # it is only used when the variable is set, so a fresh checkout runs with defaults.
+    return dg.EnvVar(name) if os.environ.get(name, "").strip() else default
+
+
+def build_resources() -> dict[str, Any]:
+    """The resources for the environment this process runs in (local files by default)."""
+    load_env_file()
+    return {
+        DATABASE_RESOURCE: BgwDatabase(url=_env_or_default("BGW_DATABASE_URL", DEFAULT_DATABASE_URL)),
+        STORE_RESOURCE: ArchiveStore(export_path=_env_or_default("EXPORT_PATH", DEFAULT_EXPORT_PATH)),
+    }
+
+
+__all__ = ["ArchiveStore", "BgwDatabase", "build_resources"]

@@ -1,0 +1,27 @@
+"""The BGW database as a Dagster resource."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import dagster as dg
+from pydantic import Field
+from sqlalchemy.engine import Engine
+
+from bgw_pipeline.core.database import create_engine
+
+
+class BgwDatabase(dg.ConfigurableResource):
+    """The BGW application database: an SQLite file or PostgreSQL, by SQLAlchemy URL."""
+
+    url: str = Field(description="SQLAlchemy URL of the BGW database (BGW_DATABASE_URL).")
+
+    @contextmanager
+    def open_engine(self) -> Iterator[Engine]:
+        """An engine for one step; disposed by this resource, which created it."""
+        engine = create_engine(self.url)
+        try:
+            yield engine
+        finally:
+            engine.dispose()

@@ -1,0 +1,37 @@
+"""Running backup_job through Dagster from the command line (`make run`, `bgw backup`).
+
+The run is recorded in the instance of DAGSTER_HOME, so it shows in the UI afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+from contextlib import nullcontext
+
+import dagster as dg
+
+from bgw_pipeline.names import BACKUP_JOB, EXPORT_ARCHIVE
+
+
+def run_backup_job(include_raw_data: bool = False, instance: dg.DagsterInstance | None = None) -> int:
+    """Execute backup_job in this process; print where the archive is and what it holds."""
+    from bgw_pipeline.definitions import defs
+
+    job = defs.resolve_job_def(BACKUP_JOB)
+    run_config = {"ops": {EXPORT_ARCHIVE: {"config": {"include_raw_data": include_raw_data}}}}
+    owned = dg.DagsterInstance.get() if instance is None else nullcontext(instance)
+    with owned as inst:
+        result = job.execute_in_process(run_config=run_config, instance=inst, raise_on_error=False)
+    if not result.success:
+        print(f"backup_job failed (run {result.run_id}); see the run in the Dagster UI.")
+        return 1
+    materialization = result.asset_materializations_for_node(EXPORT_ARCHIVE)[-1]
+    meta = {key: value.value for key, value in materialization.metadata.items()}
+    print(f"backup_job succeeded (run {result.run_id})")
+    print(f"archive:  {meta['path']}")
+    print(f"size:     {meta['size_bytes']} bytes")
+    print(f"checksum: {meta['checksum']}")
+    print(f"contents: {json.dumps(meta['counts'], ensure_ascii=False)}")
+    print(f"duration: {meta['duration_seconds']} s (archive step)")
+    return 0
+
