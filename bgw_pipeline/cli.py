@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bgw_pipeline.core.errors import BgwError
+from bgw_pipeline.core.errors import BgwError, TransientError
 from bgw_pipeline.settings import Settings
 
 
@@ -83,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args, Settings.from_env()))
-    except BgwError as exc:
+    except (BgwError, TransientError) as exc:
         print(f"bgw: error: {exc}", file=sys.stderr)
         return 2
 

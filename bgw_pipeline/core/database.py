@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
-from bgw_pipeline.core.errors import ConfigError
+from bgw_pipeline.core.errors import ConfigError, DatabaseUnavailableError
 
 
 def normalize_url(url: str) -> str:
@@ -77,3 +79,17 @@ def _sqlite_engine(parsed: sa.URL, **kwargs: Any) -> Engine:
 
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+@contextmanager
+def connect(engine: Engine) -> Iterator[sa.Connection]:
+    """A connection, with "cannot connect" turned into a retryable, password-free error."""
+    try:
+        conn = engine.connect()
+    except sa.exc.OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "connection failed"
+        raise DatabaseUnavailableError(
+            f"cannot reach the database {redact_url(engine.url.render_as_string(False))}: {reason}"
+        ) from None
+    with conn:
+        yield conn

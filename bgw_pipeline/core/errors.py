@@ -49,3 +49,7 @@ class InvalidRequestError(BgwError):
 
 class NotFoundError(BgwError):
     """The thing asked for does not exist (HTTP 404)."""
+
+
+class DatabaseUnavailableError(TransientError):
+    """The database could not be reached (down, network, too many connections)."""

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect, Engine
 
+from bgw_pipeline.core.database import connect
 from bgw_pipeline.core.entities import ALL_ENTITIES, Entity, Kind
 from bgw_pipeline.core.values import (
     canonical_json_text,
@@ -151,10 +152,12 @@ def ensure_schema(engine: Engine) -> list[str]:
     Returns:
         The names of the tables that were created.
     """
-    existing = set(sa.inspect(engine).get_table_names())
-    missing = [e.name for e in ALL_ENTITIES if e.name not in existing]
-    if missing:
-        with engine.begin() as conn:
-            for statement in _ddl_statements(engine.dialect.name):
-                conn.exec_driver_sql(statement)
+    with connect(engine) as conn:
+        existing = set(sa.inspect(conn).get_table_names())
+        missing = [e.name for e in ALL_ENTITIES if e.name not in existing]
+        conn.rollback()  # end the inspection's implicit transaction
+        if missing:
+            with conn.begin():
+                for statement in _ddl_statements(engine.dialect.name):
+                    conn.exec_driver_sql(statement)
     return missing

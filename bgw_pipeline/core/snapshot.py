@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from bgw_pipeline.core.arrow_tables import batch_from_rows
+from bgw_pipeline.core.database import connect
 from bgw_pipeline.core.entities import ALL_ENTITIES, Entity
 from bgw_pipeline.core.schema import table_for
 
@@ -68,7 +69,7 @@ def open_snapshot(
         engine: the BGW database.
         chunk_rows: rows per Arrow batch.
     """
-    with engine.connect() as conn:
+    with connect(engine) as conn:
         if engine.dialect.name == "postgresql":
             conn = conn.execution_options(isolation_level="REPEATABLE READ")
         with conn.begin() as transaction:

@@ -1,0 +1,109 @@
+"""backup_job end to end on an ephemeral Dagster instance, SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import dagster as dg
+import sqlalchemy as sa
+
+from bgw_pipeline import names
+from bgw_pipeline.definitions import build_definitions
+from bgw_pipeline.resources import ArchiveStore, BgwDatabase
+from bgw_pipeline_tests.factories import small_database
+
+
+def _run_backup(db_url: str, export_path: Path, include_raw_data: bool) -> dg.ExecuteInProcessResult:
+    defs = build_definitions(
+        {
+            names.DATABASE_RESOURCE: BgwDatabase(url=db_url),
+            names.STORE_RESOURCE: ArchiveStore(export_path=str(export_path)),
+        }
+    )
+    job = defs.resolve_job_def(names.BACKUP_JOB)
+    run_config = {
+        "ops": {names.EXPORT_ARCHIVE: {"config": {"include_raw_data": include_raw_data}}}
+    }
+    return job.execute_in_process(run_config=run_config, instance=dg.DagsterInstance.ephemeral())
+
+
+def test_backup_job_writes_archive_snapshots_csv_and_passes_its_checks(
+    engine: sa.Engine, db_url: str, tmp_path: Path
+) -> None:
+    counts = small_database(engine)
+    result = _run_backup(db_url, tmp_path / "exports", include_raw_data=True)
+    assert result.success
+
+    (materialization,) = result.asset_materializations_for_node(names.EXPORT_ARCHIVE)
+    meta = {k: v.value for k, v in materialization.metadata.items()}
+    archive = Path(meta["path"])
+    assert archive.parent == tmp_path / "exports" and archive.exists()
+    assert meta["size_bytes"] == archive.stat().st_size
+    assert meta["checksum"].startswith("sha256:")
+    assert meta["counts"] == counts
+    assert meta["include_raw_data"] is True
+    assert "duration_seconds" in meta
+
+    with zipfile.ZipFile(archive) as zf:
+        assert "raw_data/raw_items.json" in zf.namelist()
+
+    checks = result.get_asset_check_evaluations()
+    assert checks, "the checks ran"
+    assert all(c.passed for c in checks), [(c.check_name, c.description) for c in checks]
+    check_names = {(c.asset_key.to_user_string(), c.check_name) for c in checks}
+    assert (names.EXPORT_ARCHIVE, names.ARCHIVE_VERIFIED_CHECK) in check_names
+
+    for table in names.EXTRACT_KEYS:
+        for suffix in ("json", "csv", "parquet"):
+            assert (tmp_path / "exports" / "snapshots" / f"{table}.{suffix}").exists()
+    games_csv = (tmp_path / "exports" / "csv" / "games.csv").read_bytes()
+    assert games_csv.startswith(b"\xef\xbb\xbfid,title,store,price,")
+    assert "'=SUM(A1)".encode() in games_csv
+
+
+def test_archive_without_raw_data_by_default_and_data_version_is_checksum(
+    engine: sa.Engine, db_url: str, tmp_path: Path
+) -> None:
+    small_database(engine)
+    result = _run_backup(db_url, tmp_path / "exports", include_raw_data=False)
+    assert result.success
+    (materialization,) = result.asset_materializations_for_node(names.EXPORT_ARCHIVE)
+    checksum = materialization.metadata["checksum"].value
+    assert materialization.tags["dagster/data_version"] == checksum
+    with zipfile.ZipFile(materialization.metadata["path"].value) as zf:
+        assert not any(n.startswith("raw_data/") for n in zf.namelist())
+
+
+def test_archive_check_fails_on_a_tampered_archive(engine: sa.Engine, db_url: str, tmp_path: Path) -> None:
+    small_database(engine)
+    export_path = tmp_path / "exports"
+    defs = build_definitions(
+        {
+            names.DATABASE_RESOURCE: BgwDatabase(url=db_url),
+            names.STORE_RESOURCE: ArchiveStore(export_path=str(export_path)),
+        }
+    )
+    instance = dg.DagsterInstance.ephemeral()
+    result = defs.resolve_job_def(names.BACKUP_JOB).execute_in_process(instance=instance)
+    assert result.success
+    archive = Path(result.asset_materializations_for_node(names.EXPORT_ARCHIVE)[0].metadata["path"].value)
+
+    # Rewrite games.json with one changed byte; the check must name the member.
+    with zipfile.ZipFile(archive) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    members["games.json"] = members["games.json"].replace("Громкое".encode(), "Тихое".encode())
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+
+    check_job = dg.define_asset_job(
+        "verify_only", selection=dg.AssetSelection.checks_for_assets(names.EXPORT_ARCHIVE)
+    )
+    check_defs = dg.Definitions.merge(defs, dg.Definitions(jobs=[check_job]))
+    outcome = check_defs.resolve_job_def("verify_only").execute_in_process(
+        instance=instance, raise_on_error=False
+    )
+    (evaluation,) = outcome.get_asset_check_evaluations()
+    assert not evaluation.passed
+    assert "games.json" in (evaluation.description or "")
