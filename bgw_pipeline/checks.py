@@ -1,7 +1,5 @@
 """Asset checks: the staged tables are sound, and the archive matches its own metadata."""
 
-from __future__ import annotations
-
 from pathlib import Path
 
 import dagster as dg
@@ -25,7 +23,10 @@ def _result(outcome: IntegrityResult, what: str) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         passed=outcome.passed,
         description=None if outcome.passed else f"{outcome.violations} {what}",
-        metadata={"violations": outcome.violations, "sample": dg.MetadataValue.json(outcome.sample)},
+        metadata={
+            "violations": outcome.violations,
+            "sample": dg.MetadataValue.json(outcome.sample),
+        },
     )
 
 

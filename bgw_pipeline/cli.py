@@ -7,9 +7,14 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bgw_pipeline.core.errors import BgwError, TransientError
 from bgw_pipeline.settings import Settings
+
+if TYPE_CHECKING:
+    from bgw_pipeline.core.archive_reader import ArchiveLimits
+    from bgw_pipeline.core.importer import ImportFolders
 
 
 def _cmd_demo_db(args: argparse.Namespace, settings: Settings) -> int:
@@ -54,6 +59,63 @@ def _cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
     return run_backup_job(include_raw_data=args.include_raw_data)
 
 
+def _import_folders(settings: Settings) -> ImportFolders:
+    from bgw_pipeline.core.importer import ImportFolders
+
+    return ImportFolders(settings.export_path)
+
+
+def _limits(settings: Settings) -> ArchiveLimits:
+    from bgw_pipeline.core.archive_reader import ArchiveLimits
+
+    return ArchiveLimits(max_archive_bytes=settings.max_import_mb * 1024 * 1024)
+
+
+def _cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    from bgw_pipeline.core.database import create_engine
+    from bgw_pipeline.core.importer import ImportOptions, run_import
+
+    options = ImportOptions(
+        dry_run=not args.apply,
+        on_error=args.on_error,
+        limits=_limits(settings),
+    )
+    engine = create_engine(args.url or settings.database_url)
+    try:
+        report = run_import(engine, Path(args.file), _import_folders(settings), options)
+    finally:
+        engine.dispose()
+    print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+    for line in report.change_lines():
+        print(f"  {line}", file=sys.stderr)
+    print(report.message, file=sys.stderr)
+    return 0 if report.success else 1
+
+
+def _cmd_import_undo(args: argparse.Namespace, settings: Settings) -> int:
+    from bgw_pipeline.core.database import create_engine
+    from bgw_pipeline.core.undo import undo_import
+
+    engine = create_engine(args.url or settings.database_url)
+    try:
+        counts = undo_import(engine, _import_folders(settings).undo, args.import_id)
+    finally:
+        engine.dispose()
+    print(json.dumps({"import_id": args.import_id, "undone": counts}, ensure_ascii=False, indent=2))
+    return 0
+
+
+def _cmd_inspect(args: argparse.Namespace, settings: Settings) -> int:
+    from bgw_pipeline.core.archive_reader import open_archive
+    from bgw_pipeline.core.archive_summary import summarize_archive
+
+    path = Path(args.file)
+    with open_archive(path, _limits(settings)) as reader:
+        summary = summarize_archive(reader, path.stat().st_size)
+    print(json.dumps(summary, ensure_ascii=False, indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bgw", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -73,6 +135,21 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--url", help="database URL (default: BGW_DATABASE_URL)")
     export.set_defaults(func=_cmd_export)
 
+    imp = sub.add_parser(
+        "import",
+        help="import an archive (a dry run unless --apply); `bgw import undo ID` undoes one",
+    )
+    imp.add_argument("file", help="the ZIP archive, or `undo`")
+    imp.add_argument("import_id", nargs="?", help="with `undo`: the import to undo")
+    imp.add_argument("--apply", action="store_true", help="write the changes (default: dry run)")
+    imp.add_argument("--on-error", choices=["abort", "skip"], default="abort")
+    imp.add_argument("--url", help="database URL (default: BGW_DATABASE_URL)")
+    imp.set_defaults(func=_cmd_import)
+
+    inspect = sub.add_parser("inspect", help="summarize an archive without importing it")
+    inspect.add_argument("file")
+    inspect.set_defaults(func=_cmd_inspect)
+
     backup = sub.add_parser("backup", help="run backup_job through Dagster (DAGSTER_HOME)")
     backup.add_argument("--include-raw-data", action="store_true")
     backup.set_defaults(func=_cmd_backup)
@@ -80,7 +157,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "import" and args.file == "undo":
+        if not args.import_id:
+            parser.error("bgw import undo needs the import_id from the import's report")
+        args.func = _cmd_import_undo
+    elif args.command == "import" and args.import_id:
+        parser.error("bgw import takes one archive: bgw import FILE [--apply]")
     try:
         return int(args.func(args, Settings.from_env()))
     except (BgwError, TransientError) as exc:

@@ -1,7 +1,5 @@
 """The op behind price_history_csv_job: one game's price history as a CSV file."""
 
-from __future__ import annotations
-
 import dagster as dg
 from pydantic import Field
 

@@ -12,8 +12,14 @@ from bgw_pipeline.assets.csv_files import games_csv
 from bgw_pipeline.assets.extract import extract_tables
 from bgw_pipeline.assets.snapshots import SNAPSHOT_ASSETS
 from bgw_pipeline.checks import ASSET_CHECKS
-from bgw_pipeline.jobs import backup_job, price_history_csv_job
+from bgw_pipeline.jobs import (
+    backup_job,
+    import_archive_job,
+    price_history_csv_job,
+    undo_import_job,
+)
 from bgw_pipeline.resources import build_resources
+from bgw_pipeline.sensors import import_inbox_sensor
 
 
 def build_definitions(resources: Mapping[str, Any] | None = None) -> dg.Definitions:
@@ -21,7 +27,8 @@ def build_definitions(resources: Mapping[str, Any] | None = None) -> dg.Definiti
     return dg.Definitions(
         assets=[extract_tables, *SNAPSHOT_ASSETS, export_archive, games_csv],
         asset_checks=ASSET_CHECKS,
-        jobs=[backup_job, price_history_csv_job],
+        jobs=[backup_job, price_history_csv_job, import_archive_job, undo_import_job],
+        sensors=[import_inbox_sensor],
         resources=dict(resources) if resources is not None else build_resources(),
     )
 

@@ -5,14 +5,18 @@ from __future__ import annotations
 import dagster as dg
 
 from bgw_pipeline.csv_ops import price_history_csv
+from bgw_pipeline.import_ops import import_archive
 from bgw_pipeline.names import (
     ARCHIVE_GROUP,
     BACKUP_JOB,
     CSV_GROUP,
     EXTRACT_GROUP,
+    IMPORT_JOB,
     PRICE_HISTORY_CSV_JOB,
     SNAPSHOT_GROUP,
+    UNDO_IMPORT_JOB,
 )
+from bgw_pipeline.undo_ops import undo_import_op
 
 backup_job = dg.define_asset_job(
     name=BACKUP_JOB,
@@ -26,3 +30,15 @@ backup_job = dg.define_asset_job(
 def price_history_csv_job() -> None:
     """Price history of one game as a CSV file for analysts (Excel-safe)."""
     price_history_csv()
+
+
+@dg.job(name=IMPORT_JOB, tags={"bgw/kind": "import"})
+def import_archive_job() -> None:
+    """Import an archive: validate it, show the changes, and write them only when asked."""
+    import_archive()
+
+
+@dg.job(name=UNDO_IMPORT_JOB, tags={"bgw/kind": "import"})
+def undo_import_job() -> None:
+    """Undo one applied import from its safety archive."""
+    undo_import_op()

@@ -29,6 +29,11 @@ def snapshot_key(entity_name: str) -> str:
 # Jobs
 BACKUP_JOB = "backup_job"
 PRICE_HISTORY_CSV_JOB = "price_history_csv_job"
+IMPORT_JOB = "import_archive_job"
+UNDO_IMPORT_JOB = "undo_import_job"
+
+# Sensors
+IMPORT_INBOX_SENSOR = "import_inbox_sensor"
 
 # Checks
 UNIQUE_IDS_CHECK = "unique_ids"
@@ -38,3 +43,4 @@ ARCHIVE_VERIFIED_CHECK = "archive_matches_metadata"
 # Resources
 DATABASE_RESOURCE = "database"
 STORE_RESOURCE = "archive_store"
+INBOX_RESOURCE = "import_inbox"

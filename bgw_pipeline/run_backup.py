@@ -13,7 +13,9 @@ import dagster as dg
 from bgw_pipeline.names import BACKUP_JOB, EXPORT_ARCHIVE
 
 
-def run_backup_job(include_raw_data: bool = False, instance: dg.DagsterInstance | None = None) -> int:
+def run_backup_job(
+    include_raw_data: bool = False, instance: dg.DagsterInstance | None = None
+) -> int:
     """Execute backup_job in this process; print where the archive is and what it holds."""
     from bgw_pipeline.definitions import defs
 
@@ -34,4 +36,3 @@ def run_backup_job(include_raw_data: bool = False, instance: dg.DagsterInstance 
     print(f"contents: {json.dumps(meta['counts'], ensure_ascii=False)}")
     print(f"duration: {meta['duration_seconds']} s (archive step)")
     return 0
-

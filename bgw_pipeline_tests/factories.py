@@ -137,5 +137,10 @@ def small_database(engine: sa.Engine) -> dict[str, int]:
     insert(engine, "raw_items", [make_raw_item()])
     insert(engine, "listings", [make_listing(), make_listing(page=2)])
     return {
-        "games": 3, "rules": 1, "events": 2, "price_history": 4, "raw_items": 1, "listings": 2,
+        "games": 3,
+        "rules": 1,
+        "events": 2,
+        "price_history": 4,
+        "raw_items": 1,
+        "listings": 2,
     }

@@ -13,11 +13,24 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _bgw(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def _environment(changes: dict[str, str | None]) -> dict[str, str]:
+    """This process's environment with `changes` applied (None removes a variable)."""
+    env = {**os.environ}
+    for key, value in changes.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return env
+
+
+def _bgw(
+    *args: str, cwd: Path, env: dict[str, str | None] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "bgw_pipeline.cli", *args],
         cwd=cwd,
-        env={**os.environ, **(env or {})},
+        env=_environment(env or {}),
         capture_output=True,
         text=True,
         timeout=300,
@@ -43,7 +56,7 @@ def test_defaults_come_from_the_environment_and_dotenv(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text(
         f"BGW_DATABASE_URL=sqlite:///{tmp_path / 'from_env.db'}\nEXPORT_PATH={tmp_path / 'ex'}\n"
     )
-    env = {k: "" for k in ("BGW_DATABASE_URL", "EXPORT_PATH")}
+    env: dict[str, str | None] = {"BGW_DATABASE_URL": None, "EXPORT_PATH": None}
     assert _bgw("demo-db", "--scale", "0.02", cwd=tmp_path, env=env).returncode == 0
     assert (tmp_path / "from_env.db").exists()
     assert _bgw("export", cwd=tmp_path, env=env).returncode == 0
@@ -51,9 +64,12 @@ def test_defaults_come_from_the_environment_and_dotenv(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["mysql://root@127.0.0.1/x", "not a url at all://", "postgresql://u:hunter2@127.0.0.1:1/db"]
+    "url",
+    ["mysql://root@127.0.0.1/x", "not a url at all://", "postgresql://u:hunter2@127.0.0.1:1/db"],
 )
-def test_bad_database_urls_fail_clearly_without_leaking_the_password(tmp_path: Path, url: str) -> None:
+def test_bad_database_urls_fail_clearly_without_leaking_the_password(
+    tmp_path: Path, url: str
+) -> None:
     result = _bgw("export", "--url", url, "--out", str(tmp_path), cwd=tmp_path)
     assert result.returncode != 0
     assert "hunter2" not in result.stdout + result.stderr
@@ -63,7 +79,7 @@ def test_bad_database_urls_fail_clearly_without_leaking_the_password(tmp_path: P
 def test_backup_runs_backup_job_on_dagster_home(tmp_path: Path) -> None:
     home = tmp_path / "dagster_home"
     home.mkdir()
-    env = {
+    env: dict[str, str | None] = {
         "BGW_DATABASE_URL": f"sqlite:///{tmp_path / 'b.db'}",
         "EXPORT_PATH": str(tmp_path / "exports"),
         "DAGSTER_HOME": str(home),

@@ -56,7 +56,15 @@ def test_dagster_definitions_validate_passes_without_a_reachable_database(tmp_pa
         "DAGSTER_HOME": str(tmp_path),
     }
     proc = subprocess.run(
-        [sys.executable, "-m", "dagster", "definitions", "validate", "-m", "bgw_pipeline.definitions"],
+        [
+            sys.executable,
+            "-m",
+            "dagster",
+            "definitions",
+            "validate",
+            "-m",
+            "bgw_pipeline.definitions",
+        ],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -1,7 +1,5 @@
 """The export archive asset: the versioned, checksummed ZIP backup."""
 
-from __future__ import annotations
-
 import dagster as dg
 from pydantic import Field
 

@@ -1,7 +1,5 @@
 """The games CSV asset: the API's games export, as a file analysts open in Excel."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 from bgw_pipeline.core.atomic_files import atomic_write

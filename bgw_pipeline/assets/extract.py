@@ -1,7 +1,5 @@
 """Extract assets: every BGW table read from one consistent database snapshot."""
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 
 import dagster as dg

@@ -1,7 +1,5 @@
 """Snapshot assets: each BGW table as JSON, CSV and Parquet files for analysts."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 from bgw_pipeline.core.entities import ALL_ENTITIES, Entity

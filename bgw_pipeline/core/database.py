@@ -72,7 +72,9 @@ def _sqlite_engine(parsed: sa.URL, **kwargs: Any) -> Engine:
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
-        conn.exec_driver_sql("BEGIN")
+        # Writers ask for BEGIN IMMEDIATE so that the read-then-write of an import holds
+        # the write lock from its first read.
+        conn.exec_driver_sql(conn.get_execution_options().get("bgw_sqlite_begin", "BEGIN"))
 
     return engine
 

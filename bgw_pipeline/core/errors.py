@@ -53,3 +53,7 @@ class NotFoundError(BgwError):
 
 class DatabaseUnavailableError(TransientError):
     """The database could not be reached (down, network, too many connections)."""
+
+
+class StalePlanError(BgwError):
+    """The database changed since the dry run that an apply relies on."""

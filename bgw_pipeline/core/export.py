@@ -18,6 +18,7 @@ from bgw_pipeline.core.archive_format import archive_name
 from bgw_pipeline.core.archive_writer import ArchiveWriter, ProgressCallback
 from bgw_pipeline.core.atomic_files import atomic_write, remove_stale_partials
 from bgw_pipeline.core.errors import ExportError
+from bgw_pipeline.core.schema import ensure_schema
 from bgw_pipeline.core.snapshot import TableSource, open_snapshot
 
 
@@ -90,5 +91,6 @@ def export_database(
     progress: ProgressCallback | None = None,
 ) -> ExportResult:
     """Export one consistent snapshot of the database to an archive in `out_dir`."""
+    ensure_schema(engine)
     with open_snapshot(engine) as snapshot:
         return write_archive_file(snapshot, out_dir, include_raw_data, created_at, progress)

@@ -36,7 +36,7 @@ def duplicate_ids(table: Path) -> IntegrityResult:
 def orphan_references(child: Path, column: str, parent: Path) -> IntegrityResult:
     """Child rows whose `column` is set but names no row of the parent table."""
     with duckdb.connect() as con:
-        count, sample = con.execute(
+        ((count, sample),) = con.execute(
             f"""
             WITH orphans AS (
                 SELECT c.id, c.{column} AS ref FROM {_parquet(child)} c
@@ -45,5 +45,5 @@ def orphan_references(child: Path, column: str, parent: Path) -> IntegrityResult
             )
             SELECT count(*), list(id || ' -> ' || ref ORDER BY id)[1:{SAMPLE_SIZE}] FROM orphans
             """
-        ).fetchone()
+        ).fetchall()
     return IntegrityResult(count == 0, int(count), list(sample or []))

@@ -48,8 +48,10 @@ def write_snapshot_files(entity: Entity, source: TableSource, out_dir: Path) -> 
 
     rows = 0
     with atomic_write(json_path, durable=False) as fh:
-        for piece, rows in iter_entity_json(entity, iter_sorted_rows(entity, source.batches(entity))):
+        pieces = iter_entity_json(entity, iter_sorted_rows(entity, source.batches(entity)))
+        for piece, count in pieces:
             fh.write(piece)
+            rows = count
 
     with atomic_write(csv_path, durable=False) as fh:
         write_entity_csv(entity, source.batches(entity), fh)

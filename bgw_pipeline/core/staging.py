@@ -21,6 +21,7 @@ from bgw_pipeline.core.arrow_tables import arrow_schema
 from bgw_pipeline.core.atomic_files import atomic_write
 from bgw_pipeline.core.entities import ALL_ENTITIES, Entity
 from bgw_pipeline.core.errors import ExportError
+from bgw_pipeline.core.schema import ensure_schema
 from bgw_pipeline.core.snapshot import open_snapshot
 
 SNAPSHOT_ID_KEY = b"bgw.snapshot_id"
@@ -53,6 +54,7 @@ def stage_database(
     staging_dir.mkdir(parents=True, exist_ok=True)
     snapshot_id = uuid.uuid4().hex
     staged: dict[str, StagedTable] = {}
+    ensure_schema(engine)
     with open_snapshot(engine) as snapshot:
         for entity in ALL_ENTITIES:
             final = staged_path(staging_dir, entity)

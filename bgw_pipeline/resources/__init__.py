@@ -7,10 +7,17 @@ from typing import Any
 
 import dagster as dg
 
-from bgw_pipeline.names import DATABASE_RESOURCE, STORE_RESOURCE
+from bgw_pipeline.names import DATABASE_RESOURCE, INBOX_RESOURCE, STORE_RESOURCE
 from bgw_pipeline.resources.archive_store import ArchiveStore
 from bgw_pipeline.resources.database import BgwDatabase
-from bgw_pipeline.settings import DEFAULT_DATABASE_URL, DEFAULT_EXPORT_PATH, load_env_file
+from bgw_pipeline.resources.import_inbox import ImportInbox
+from bgw_pipeline.settings import (
+    DEFAULT_DATABASE_URL,
+    DEFAULT_EXPORT_PATH,
+    DEFAULT_IMPORT_INBOX,
+    DEFAULT_MAX_IMPORT_MB,
+    load_env_file,
+)
 
 
 def _env_or_default(name: str, default: str) -> Any:
@@ -23,9 +30,19 @@ def build_resources() -> dict[str, Any]:
     """The resources for the environment this process runs in (local files by default)."""
     load_env_file()
     return {
-        DATABASE_RESOURCE: BgwDatabase(url=_env_or_default("BGW_DATABASE_URL", DEFAULT_DATABASE_URL)),
-        STORE_RESOURCE: ArchiveStore(export_path=_env_or_default("EXPORT_PATH", DEFAULT_EXPORT_PATH)),
+        DATABASE_RESOURCE: BgwDatabase(
+            url=_env_or_default("BGW_DATABASE_URL", DEFAULT_DATABASE_URL)
+        ),
+        STORE_RESOURCE: ArchiveStore(
+            export_path=_env_or_default("EXPORT_PATH", DEFAULT_EXPORT_PATH)
+        ),
+        INBOX_RESOURCE: ImportInbox(
+            path=_env_or_default("IMPORT_INBOX", DEFAULT_IMPORT_INBOX),
+            max_import_mb=dg.EnvVar.int("MAX_IMPORT_MB")
+            if os.environ.get("MAX_IMPORT_MB", "").strip()
+            else DEFAULT_MAX_IMPORT_MB,
+        ),
     }
 
 
-__all__ = ["ArchiveStore", "BgwDatabase", "build_resources"]
+__all__ = ["ArchiveStore", "BgwDatabase", "ImportInbox", "build_resources"]

@@ -9,22 +9,16 @@ import dagster as dg
 import sqlalchemy as sa
 
 from bgw_pipeline import names
-from bgw_pipeline.definitions import build_definitions
-from bgw_pipeline.resources import ArchiveStore, BgwDatabase
+from bgw_pipeline_tests.dagster_resources import local_definitions
 from bgw_pipeline_tests.factories import small_database
 
 
-def _run_backup(db_url: str, export_path: Path, include_raw_data: bool) -> dg.ExecuteInProcessResult:
-    defs = build_definitions(
-        {
-            names.DATABASE_RESOURCE: BgwDatabase(url=db_url),
-            names.STORE_RESOURCE: ArchiveStore(export_path=str(export_path)),
-        }
-    )
+def _run_backup(
+    db_url: str, export_path: Path, include_raw_data: bool
+) -> dg.ExecuteInProcessResult:
+    defs = local_definitions(db_url, export_path.parent)
     job = defs.resolve_job_def(names.BACKUP_JOB)
-    run_config = {
-        "ops": {names.EXPORT_ARCHIVE: {"config": {"include_raw_data": include_raw_data}}}
-    }
+    run_config = {"ops": {names.EXPORT_ARCHIVE: {"config": {"include_raw_data": include_raw_data}}}}
     return job.execute_in_process(run_config=run_config, instance=dg.DagsterInstance.ephemeral())
 
 
@@ -59,7 +53,7 @@ def test_backup_job_writes_archive_snapshots_csv_and_passes_its_checks(
             assert (tmp_path / "exports" / "snapshots" / f"{table}.{suffix}").exists()
     games_csv = (tmp_path / "exports" / "csv" / "games.csv").read_bytes()
     assert games_csv.startswith(b"\xef\xbb\xbfid,title,store,price,")
-    assert "'=SUM(A1)".encode() in games_csv
+    assert b"'=SUM(A1)" in games_csv
 
 
 def test_archive_without_raw_data_by_default_and_data_version_is_checksum(
@@ -75,19 +69,17 @@ def test_archive_without_raw_data_by_default_and_data_version_is_checksum(
         assert not any(n.startswith("raw_data/") for n in zf.namelist())
 
 
-def test_archive_check_fails_on_a_tampered_archive(engine: sa.Engine, db_url: str, tmp_path: Path) -> None:
+def test_archive_check_fails_on_a_tampered_archive(
+    engine: sa.Engine, db_url: str, tmp_path: Path
+) -> None:
     small_database(engine)
-    export_path = tmp_path / "exports"
-    defs = build_definitions(
-        {
-            names.DATABASE_RESOURCE: BgwDatabase(url=db_url),
-            names.STORE_RESOURCE: ArchiveStore(export_path=str(export_path)),
-        }
-    )
+    defs = local_definitions(db_url, tmp_path)
     instance = dg.DagsterInstance.ephemeral()
     result = defs.resolve_job_def(names.BACKUP_JOB).execute_in_process(instance=instance)
     assert result.success
-    archive = Path(result.asset_materializations_for_node(names.EXPORT_ARCHIVE)[0].metadata["path"].value)
+    archive = Path(
+        result.asset_materializations_for_node(names.EXPORT_ARCHIVE)[0].metadata["path"].value
+    )
 
     # Rewrite games.json with one changed byte; the check must name the member.
     with zipfile.ZipFile(archive) as zf:

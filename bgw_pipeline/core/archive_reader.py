@@ -1,0 +1,307 @@
+"""Reading an archive safely: metadata, versions, checksums and rows in chunks.
+
+`open_archive` refuses unsafe or broken archives before anything else happens; the
+reader then hands out rows chunk by chunk (never a whole table at once for archives in
+this project's one-row-per-line layout) and can verify every member's checksum.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from bgw_pipeline.core.archive_format import FORMAT_VERSION, METADATA_MEMBER, archive_checksum
+from bgw_pipeline.core.archive_safety import (
+    MB,
+    ArchiveLimits,
+    CountingReader,
+    UnpackBudget,
+    check_declared_sizes,
+    check_member_name,
+)
+from bgw_pipeline.core.entities import ALL_ENTITIES, CORE_ENTITIES, RAW_ITEMS, Entity
+from bgw_pipeline.core.errors import (
+    ArchiveError,
+    ArchiveTooLargeError,
+    ChecksumMismatchError,
+    IncompatibleVersionError,
+)
+
+__all__ = ["ArchiveLimits", "ArchiveReader", "VerificationReport", "open_archive", "verify_archive"]
+
+CHECKSUM_FORMAT = re.compile(r"^sha256:[0-9a-f]{64}$")
+VERSION_FORMAT = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
+DEFAULT_CHUNK_ROWS = 20_000
+
+
+def check_version(version: Any) -> tuple[bool, bool, list[str]]:
+    """(compatible, version_match, warnings) of an archive version (spec: Versions)."""
+    ours = tuple(int(p) for p in FORMAT_VERSION.split("."))
+    match = VERSION_FORMAT.match(version) if isinstance(version, str) else None
+    if match is None:
+        return False, False, [f"unparsable archive version {version!r:.40}"]
+    theirs = tuple(int(p) for p in match.groups())
+    if theirs[0] != ours[0]:
+        return (
+            False,
+            False,
+            [f"unsupported major version {version} (this importer reads {ours[0]}.x)"],
+        )
+    if theirs == ours:
+        return True, True, []
+    if theirs > ours:
+        return True, False, [f"Import from newer version {version}"]
+    return True, False, []
+
+
+@dataclass
+class VerificationReport:
+    """Every member checked against metadata.json: what differs, if anything."""
+
+    ok: bool
+    problems: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    checksum: str | None = None
+    members_checked: int = 0
+
+
+class ArchiveReader:
+    """An open, safety-checked archive."""
+
+    def __init__(self, zf: zipfile.ZipFile, archive_bytes: int, limits: ArchiveLimits) -> None:
+        self._zf = zf
+        self._infos = {i.filename: i for i in zf.infolist() if not i.is_dir()}
+        self._budget = UnpackBudget(limits.uncompressed_budget(archive_bytes))
+        self.metadata = self._read_metadata()
+        self.compatibility = check_version(self.metadata.get("version"))
+
+    @property
+    def checksum(self) -> str:
+        return str(self.metadata.get("checksum", ""))
+
+    @property
+    def version_warnings(self) -> list[str]:
+        compatible, _match, warnings = self.compatibility
+        return warnings if compatible else []
+
+    def member_names(self) -> list[str]:
+        return list(self._infos)
+
+    def require_compatible(self) -> None:
+        compatible, _match, warnings = self.compatibility
+        if not compatible:
+            raise IncompatibleVersionError(f"{'; '.join(warnings)}; nothing was imported")
+
+    def _open(self, name: str) -> CountingReader:
+        info = self._infos[name]
+        return CountingReader(self._zf.open(info), info, self._budget)
+
+    def read_member_bytes(self, name: str, max_bytes: int = 64 * MB) -> bytes:
+        if name not in self._infos:
+            raise ArchiveError(f"member {name} is missing")
+        if self._infos[name].file_size > max_bytes:
+            raise ArchiveTooLargeError(f"member {name} is larger than {max_bytes} bytes")
+        stream, parts = self._open(name), []
+        while chunk := stream.read():
+            parts.append(chunk)
+        return b"".join(parts)
+
+    def _read_metadata(self) -> dict[str, Any]:
+        if METADATA_MEMBER not in self._infos:
+            raise ArchiveError("metadata.json is missing: this is not a BGW export archive")
+        try:
+            metadata = orjson.loads(self.read_member_bytes(METADATA_MEMBER, max_bytes=16 * MB))
+        except orjson.JSONDecodeError as exc:
+            raise ArchiveError(f"metadata.json is not valid JSON: {exc}") from None
+        if not isinstance(metadata, dict):
+            raise ArchiveError("metadata.json must be a JSON object")
+        if not isinstance(metadata.get("contents"), dict):
+            raise ArchiveError("metadata.json has no 'contents' object")
+        if not isinstance(metadata.get("checksum"), str) or not CHECKSUM_FORMAT.match(
+            metadata["checksum"]
+        ):
+            raise ArchiveError("metadata.json 'checksum' must be 'sha256:' and 64 hex digits")
+        return metadata
+
+    def _members_of(self, entity: Entity) -> list[str]:
+        if entity.one_file_per_row:
+            return sorted(n for n in self._infos if n.startswith(entity.member))
+        return [entity.member] if entity.member in self._infos else []
+
+    def iter_rows(
+        self, entity: Entity, chunk_rows: int = DEFAULT_CHUNK_ROWS
+    ) -> Iterator[list[Any]]:
+        """The entity's rows as parsed JSON, in chunks of at most `chunk_rows`."""
+        if entity.one_file_per_row:
+            chunk: list[Any] = []
+            for name in self._members_of(entity):
+                chunk.append(_parse(self.read_member_bytes(name), name))
+                if len(chunk) >= chunk_rows:
+                    yield chunk
+                    chunk = []
+            if chunk:
+                yield chunk
+            return
+        if entity.member not in self._infos:
+            raise ArchiveError(f"member {entity.member} is missing")
+        yield from _iter_table_rows(self, entity, chunk_rows)
+
+    def count_rows(self, entity: Entity) -> int:
+        if entity.one_file_per_row:
+            return len(self._members_of(entity))
+        return sum(len(chunk) for chunk in self.iter_rows(entity))
+
+    def verify(self, count_rows: bool = False) -> VerificationReport:
+        """Recompute every member's SHA-256 and size; compare with metadata.json."""
+        problems: list[str] = []
+        include_raw = bool(self.metadata["contents"].get("include_raw_data", False))
+        for entity in CORE_ENTITIES + ((RAW_ITEMS,) if include_raw else ()):
+            if entity.member not in self._infos:
+                problems.append(f"member {entity.member} is missing")
+        files = self.metadata.get("files") if isinstance(self.metadata.get("files"), dict) else None
+        digests: dict[str, str] = {}
+        for name in self._infos:
+            if name == METADATA_MEMBER:
+                continue
+            sha, size, stream = hashlib.sha256(), 0, self._open(name)
+            while chunk := stream.read():
+                sha.update(chunk)
+                size += len(chunk)
+            digests[name] = sha.hexdigest()
+            if files is not None:
+                expected = files.get(name)
+                if not isinstance(expected, dict):
+                    problems.append(f"{name}: not listed in metadata.json files")
+                elif expected.get("sha256") != digests[name]:
+                    problems.append(f"{name}: sha256 differs from metadata.json (content changed)")
+                elif expected.get("bytes") != size:
+                    problems.append(f"{name}: size {size} differs from metadata.json")
+        if files is not None:
+            problems.extend(
+                f"{n}: listed in metadata.json but missing" for n in files if n not in self._infos
+            )
+        checksum = archive_checksum(digests)
+        if checksum != self.metadata["checksum"]:
+            problems.append(f"archive checksum {checksum} differs from metadata.json")
+        counts: dict[str, int] = {}
+        if count_rows:
+            for entity in ALL_ENTITIES:
+                if not self._members_of(entity):
+                    continue
+                counts[entity.name] = self.count_rows(entity)
+                declared = self.metadata["contents"].get(entity.count_key)
+                if declared is not None and declared != counts[entity.name]:
+                    problems.append(
+                        f"{entity.member}: {counts[entity.name]} rows, "
+                        f"metadata.json says {declared}"
+                    )
+        return VerificationReport(not problems, problems, counts, checksum, len(digests))
+
+    def require_verified(self) -> None:
+        report = self.verify()
+        if not report.ok:
+            raise ChecksumMismatchError("; ".join(report.problems[:5]) + "; nothing was imported")
+
+
+def _parse(data: bytes, where: str) -> Any:
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise ArchiveError(f"{where} is not valid JSON: {exc}") from None
+
+
+def _lines(stream: CountingReader) -> Iterator[bytes]:
+    pending = b""
+    while chunk := stream.read():
+        pending += chunk
+        *complete, pending = pending.split(b"\n")
+        yield from complete
+    if pending:
+        yield pending
+
+
+def _iter_table_rows(reader: ArchiveReader, entity: Entity, chunk_rows: int) -> Iterator[list[Any]]:
+    name = entity.member
+    header = b'{"' + entity.name.encode() + b'":['
+    lines = _lines(reader._open(name))
+    first = next(lines, b"")
+    if first.strip() == header + b"]}":
+        return
+    if first.strip() != header:
+        yield from _whole_member_rows(reader, entity, chunk_rows)
+        return
+    chunk: list[Any] = []
+    for number, line in enumerate(lines, start=2):
+        text = line.strip()
+        if text == b"]}":
+            break
+        try:
+            chunk.append(orjson.loads(text[:-1] if text.endswith(b",") else text))
+        except orjson.JSONDecodeError as exc:
+            raise ArchiveError(f"{name} line {number} is not valid JSON: {exc}") from None
+        if len(chunk) >= chunk_rows:
+            yield chunk
+            chunk = []
+    else:
+        raise ArchiveError(f"{name} ends before its closing ']}}': truncated?")
+    if any(line.strip() for line in lines):
+        raise ArchiveError(f"{name} has data after its closing ']}}'")
+    if chunk:
+        yield chunk
+
+
+def _whole_member_rows(
+    reader: ArchiveReader, entity: Entity, chunk_rows: int
+) -> Iterator[list[Any]]:
+    document = _parse(reader.read_member_bytes(entity.member, max_bytes=1 << 62), entity.member)
+    if not isinstance(document, dict) or list(document) != [entity.name]:
+        raise ArchiveError(f'{entity.member} must be {{"{entity.name}": [...]}}')
+    rows = document[entity.name]
+    if not isinstance(rows, list):
+        raise ArchiveError(f'{entity.member}: "{entity.name}" must be a JSON array')
+    for start in range(0, len(rows), chunk_rows):
+        yield rows[start : start + chunk_rows]
+
+
+@contextmanager
+def open_archive(path: Path, limits: ArchiveLimits | None = None) -> Iterator[ArchiveReader]:
+    """Open `path` after refusing anything unsafe (spec: "Limits on input").
+
+    Raises:
+        ArchiveError: not a ZIP, unsafe names, unknown members, broken metadata.
+        ArchiveTooLargeError: over the size limit, or a zip bomb.
+    """
+    limits = limits or ArchiveLimits()
+    size = path.stat().st_size
+    if size > limits.max_archive_bytes:
+        raise ArchiveTooLargeError(
+            f"{path.name} is {size / MB:.1f} MB, "
+            f"over the {limits.max_archive_bytes / MB:.0f} MB limit"
+        )
+    if size == 0:
+        raise ArchiveError(f"{path.name} is empty, not a ZIP archive")
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as exc:
+        raise ArchiveError(f"{path.name} is not a ZIP archive (or is truncated): {exc}") from None
+    with zf:
+        infos = zf.infolist()
+        for info in infos:
+            check_member_name(info)
+        check_declared_sizes(infos, size, limits)
+        yield ArchiveReader(zf, size, limits)
+
+
+def verify_archive(path: Path, limits: ArchiveLimits | None = None) -> VerificationReport:
+    """Verify an archive member by member against its metadata.json (nothing raised for
+    data differences; they are listed in the report)."""
+    with open_archive(path, limits) as reader:
+        return reader.verify(count_rows=True)

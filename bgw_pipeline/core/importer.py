@@ -1,0 +1,259 @@
+"""Importing an archive: validate, diff in DuckDB, then write back all or nothing.
+
+Order matters for safety: the archive is validated completely (safety, checksums,
+version, every row) before the database is touched; the apply re-reads the database
+inside its own write transaction, refuses a stale plan, saves the rows it will overwrite
+as an undo archive, and only then writes.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import pyarrow as pa
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from bgw_pipeline.core.archive_reader import ArchiveLimits, ArchiveReader, open_archive
+from bgw_pipeline.core.database import connect
+from bgw_pipeline.core.diff import DiffResult, diff_loaded
+from bgw_pipeline.core.diff_store import DiffStore
+from bgw_pipeline.core.entities import CORE_ENTITIES, GAMES, RAW_ENTITIES, Entity
+from bgw_pipeline.core.errors import ArchiveError, StalePlanError
+from bgw_pipeline.core.import_plan import (
+    discard_plan,
+    file_sha256,
+    load_plan,
+    new_plan,
+    save_plan,
+)
+from bgw_pipeline.core.import_report import ImportReport
+from bgw_pipeline.core.row_validation import iter_validated
+from bgw_pipeline.core.schema import ensure_schema
+from bgw_pipeline.core.snapshot import DatabaseSnapshot, open_snapshot
+from bgw_pipeline.core.undo import save_undo_archive
+from bgw_pipeline.core.write_back import upsert_batches
+
+OnError = Literal["abort", "skip"]
+
+
+@dataclass(frozen=True)
+class ImportFolders:
+    """Where an import keeps its reports, plans and undo archives."""
+
+    root: Path
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "import_reports"
+
+    @property
+    def plans(self) -> Path:
+        return self.root / "import_plans"
+
+    @property
+    def undo(self) -> Path:
+        return self.root / "import_undo"
+
+
+@dataclass
+class ImportOptions:
+    """How to import."""
+
+    dry_run: bool = True
+    on_error: OnError = "abort"
+    limits: ArchiveLimits = field(default_factory=ArchiveLimits)
+    use_saved_plan: bool = True
+
+
+@dataclass
+class _LoadedArchive:
+    entities: tuple[Entity, ...]
+    warnings: list[str]
+    errors: list[str]
+    error_counts: dict[str, int]
+    checksum: str
+
+
+def _archive_entities(reader: ArchiveReader) -> tuple[Entity, ...]:
+    names = set(reader.member_names())
+    raw = tuple(e for e in RAW_ENTITIES if any(n.startswith(e.member) for n in names))
+    return CORE_ENTITIES + raw
+
+
+def _valid_batches(
+    reader: ArchiveReader,
+    entity: Entity,
+    rejected: list[str],
+    warnings: list[str],
+    unknown: set[str],
+) -> Iterator[pa.RecordBatch]:
+    """The archive's valid rows as batches; row errors and warnings are collected."""
+    for chunk in iter_validated(entity, reader.iter_rows(entity)):
+        rejected.extend(e.message for e in chunk.errors)
+        warnings.extend(chunk.warnings)
+        unknown.update(chunk.unknown_columns)
+        yield chunk.batch
+
+
+def _load_archive(reader: ArchiveReader, store: DiffStore) -> _LoadedArchive:
+    warnings = list(reader.version_warnings)
+    errors: list[str] = []
+    error_counts: dict[str, int] = {}
+    entities = _archive_entities(reader)
+    for entity in entities:
+        rejected: list[str] = []
+        unknown: set[str] = set()
+        batches = _valid_batches(reader, entity, rejected, warnings, unknown)
+        store.load(f"arc_{entity.name}", entity, batches)
+        duplicate = store.con.execute(
+            f"SELECT id FROM arc_{entity.name} GROUP BY id HAVING count(*) > 1 ORDER BY id LIMIT 1"
+        ).fetchall()
+        if duplicate:
+            raise ArchiveError(f"{entity.member}: id {duplicate[0][0]} occurs more than once")
+        if unknown:
+            warnings.append(f"{entity.name}: ignored unknown columns: {', '.join(sorted(unknown))}")
+        errors.extend(rejected)
+        error_counts[entity.name] = len(rejected)
+    return _LoadedArchive(entities, warnings, errors, error_counts, reader.checksum)
+
+
+def _load_database(
+    source: DatabaseSnapshot, store: DiffStore, entities: tuple[Entity, ...]
+) -> None:
+    for entity in {GAMES, *entities}:
+        store.load(f"db_{entity.name}", entity, source.batches(entity))
+
+
+def _summary(diff: DiffResult, loaded: _LoadedArchive) -> dict[str, dict[str, int]]:
+    for name, count in loaded.error_counts.items():
+        diff.entities[name].errors += count
+    return {name: d.counts() for name, d in diff.entities.items()}
+
+
+def run_import(
+    engine: Engine, archive: Path, folders: ImportFolders, options: ImportOptions | None = None
+) -> ImportReport:
+    """Import `archive` into the database (a dry run unless `options.dry_run` is False).
+
+    Args:
+        engine: the BGW database; missing tables are created.
+        archive: the ZIP to import.
+        folders: where reports, plans and undo archives go.
+        options: dry run, error policy, limits.
+    Raises:
+        ArchiveError: the archive is refused (unsafe, corrupt, incompatible); nothing changed.
+        StalePlanError: the database changed since this archive's dry run; nothing written.
+    """
+    options = options or ImportOptions()
+    started = time.monotonic()
+    report = ImportReport(import_id=f"import-{uuid.uuid4()}", dry_run=options.dry_run)
+    archive_sha = file_sha256(archive)
+    ensure_schema(engine)
+    with tempfile.TemporaryDirectory(prefix="bgw-import-") as work:
+        store = DiffStore(Path(work) / "diff.duckdb")
+        try:
+            with open_archive(archive, options.limits) as reader:
+                reader.require_compatible()
+                reader.require_verified()
+                loaded = _load_archive(reader, store)
+            report.archive = {
+                "name": archive.name,
+                "checksum": loaded.checksum,
+                "sha256": archive_sha,
+            }
+            if options.dry_run:
+                with open_snapshot(engine) as snapshot:
+                    _load_database(snapshot, store, loaded.entities)
+                    diff = diff_loaded(store, loaded.entities)
+                _fill(report, diff, loaded)
+                plan = new_plan(
+                    archive_sha, archive.name, diff.fingerprint, report.import_id, report.summary
+                )
+                save_plan(folders.plans, plan)
+                report.success = True
+                report.message = _dry_run_message(report, options)
+            else:
+                _apply(engine, archive_sha, store, loaded, report, folders, options)
+        finally:
+            store.close()
+    report.duration_seconds = round(time.monotonic() - started, 3)
+    report.save(folders.reports)
+    return report
+
+
+def _fill(report: ImportReport, diff: DiffResult, loaded: _LoadedArchive) -> None:
+    report.summary = _summary(diff, loaded)
+    report.warnings = loaded.warnings + diff.warnings
+    report.errors = loaded.errors + diff.errors
+    report.fingerprint = diff.fingerprint
+    report.changes = {name: d.changes for name, d in diff.entities.items() if d.changes}
+
+
+def _dry_run_message(report: ImportReport, options: ImportOptions) -> str:
+    writes = sum(c["new"] + c["updated"] for c in report.summary.values())
+    errors = sum(c["errors"] for c in report.summary.values())
+    text = f"dry run: {writes} rows would be written, {errors} rows have errors"
+    if errors and options.on_error == "abort":
+        text += "; applying with on_error=abort would write nothing"
+    return text
+
+
+def _apply(
+    engine: Engine,
+    archive_sha: str,
+    store: DiffStore,
+    loaded: _LoadedArchive,
+    report: ImportReport,
+    folders: ImportFolders,
+    options: ImportOptions,
+) -> None:
+    plan = load_plan(folders.plans, archive_sha) if options.use_saved_plan else None
+    with connect(engine) as conn:
+        if engine.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="SERIALIZABLE")
+        else:
+            conn = conn.execution_options(bgw_sqlite_begin="BEGIN IMMEDIATE")
+        with conn.begin() as transaction:
+            _load_database(DatabaseSnapshot(conn), store, loaded.entities)
+            diff = diff_loaded(store, loaded.entities)
+            _fill(report, diff, loaded)
+            if plan is not None and plan.fingerprint != diff.fingerprint:
+                transaction.rollback()
+                raise StalePlanError(
+                    f"the database changed since the dry run of {plan.archive_name} "
+                    f"({plan.created_at}, {plan.import_id}); nothing was written. "
+                    "Run the dry run again, check its report, then apply."
+                )
+            errors = sum(c["errors"] for c in report.summary.values())
+            if errors and options.on_error == "abort":
+                transaction.rollback()
+                report.message = (
+                    f"{errors} rows have errors; nothing was written (on_error=abort). "
+                    "Fix the archive, or apply with on_error=skip to write the valid rows."
+                )
+                return
+            report.undo = str(
+                save_undo_archive(folders.undo, report.import_id, diff, loaded.entities)
+            )
+            written = _write(conn, diff, loaded.entities)
+        discard_plan(folders.plans, archive_sha)
+        report.applied = True
+        report.success = True
+        report.message = f"applied: {written} rows written" + (
+            f", {errors} rows with errors skipped" if errors else ""
+        )
+
+
+def _write(conn: sa.Connection, diff: DiffResult, entities: tuple[Entity, ...]) -> int:
+    written = 0
+    for entity in entities:  # CORE_ENTITIES order: parents before children
+        if diff.entities[entity.name].new or diff.entities[entity.name].updated:
+            written += upsert_batches(conn, entity, diff.rows_to_write(entity))
+    return written

@@ -1,0 +1,234 @@
+"""Checking archive rows against the BGW schema before anything touches the database.
+
+A row that breaks the schema (a type, a CHECK, a missing required column, an invalid rule)
+becomes a `RowError` naming the entity, the row id and the reason; valid rows come out
+as canonical Arrow batches (the same forms the export reads from the database).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+
+from bgw_pipeline.core.arrow_tables import arrow_schema
+from bgw_pipeline.core.entities import Column, Entity, Kind
+from bgw_pipeline.core.values import dumps_json, parse_timestamp
+
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+EVENT_KINDS = frozenset({"release", "sale", "preorder", "restock", "price_drop", "announcement"})
+RULE_LOGIC = frozenset({"AND", "OR"})
+RULE_OPS = frozenset({"=", "==", "!=", ">", ">=", "<", "<=", "in", "not in", "contains"})
+DEFAULTS: dict[tuple[str, str], Any] = {
+    ("games", "synonyms"): [],
+    ("games", "in_watchlist"): False,
+    ("rules", "channels"): [],
+    ("rules", "cooldown_hours"): 0,
+    ("rules", "active"): True,
+    ("events", "processed"): False,
+    ("price_history", "discount_pct"): 0,
+    ("listings", "content_type"): "text/html",
+}
+# Column CHECKs of the spec's DDL: (entity, column) -> (minimum, maximum).
+INT_RANGES: dict[tuple[str, str], tuple[int, int]] = {
+    ("games", "price"): (0, INT32_MAX),
+    ("games", "players_min"): (1, INT32_MAX),
+    ("games", "year"): (1800, 2200),
+    ("rules", "cooldown_hours"): (0, INT32_MAX),
+    ("events", "price"): (0, INT32_MAX),
+    ("events", "previous_price"): (0, INT32_MAX),
+    ("events", "discount_pct"): (0, 100),
+    ("price_history", "price"): (0, INT32_MAX),
+    ("price_history", "previous_price"): (0, INT32_MAX),
+    ("price_history", "discount_pct"): (0, 100),
+}
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One row that cannot be imported, and why."""
+
+    entity: str
+    row_id: str | None
+    reason: str
+
+    @property
+    def message(self) -> str:
+        return f"{self.entity} {self.row_id or '<no id>'}: {self.reason}"
+
+
+@dataclass
+class ValidatedRows:
+    """The outcome of checking one chunk of rows."""
+
+    batch: pa.RecordBatch
+    errors: list[RowError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    unknown_columns: set[str] = field(default_factory=set)
+
+
+class _Invalid(ValueError):
+    pass
+
+
+def _uuid(value: Any) -> str:
+    if not isinstance(value, str) or len(value) != 36:
+        raise _Invalid(f"not a UUID: {value!r:.60}")
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise _Invalid(f"not a UUID: {value!r:.60}") from None
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise _Invalid(f"expected text, got {type(value).__name__}")
+    if "\x00" in value:
+        raise _Invalid("text contains a NUL character")
+    return value
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _Invalid(f"expected a whole number, got {value!r:.60}")
+    if not INT32_MIN <= value <= INT32_MAX:
+        raise _Invalid(f"{value} is out of the INTEGER range")
+    return value
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise _Invalid(f"expected true or false, got {value!r:.60}")
+    return value
+
+
+def _json(value: Any) -> str:
+    try:
+        return dumps_json(value)
+    except (TypeError, ValueError) as exc:
+        raise _Invalid(f"not a JSON value ({exc})") from None
+
+
+def _timestamp(value: Any) -> datetime:
+    if not isinstance(value, str):
+        raise _Invalid(f"expected an RFC 3339 timestamp, got {value!r:.60}")
+    try:
+        return parse_timestamp(value)
+    except ValueError:
+        raise _Invalid(f"not an RFC 3339 timestamp: {value!r:.60}") from None
+
+
+_CONVERTERS: dict[Kind, Callable[[Any], Any]] = {
+    Kind.UUID: _uuid,
+    Kind.TEXT: _text,
+    Kind.INT: _int,
+    Kind.BOOL: _bool,
+    Kind.JSON: _json,
+    Kind.TIMESTAMP: _timestamp,
+}
+
+
+def _string_list(value: Any, what: str) -> None:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _Invalid(f"{what} must be a JSON array of strings")
+
+
+def _conditions(value: Any) -> None:
+    if not isinstance(value, list) or not value:
+        raise _Invalid("conditions must be a non-empty JSON array")
+    for item in value:
+        if not isinstance(item, dict) or set(item) != {"field", "op", "value"}:
+            raise _Invalid('each condition must be {"field", "op", "value"}')
+        if not isinstance(item["field"], str) or not item["field"]:
+            raise _Invalid("a condition's field must be a non-empty string")
+        if item["op"] not in RULE_OPS:
+            raise _Invalid(f"unknown condition operator {item['op']!r:.20}")
+
+
+def _check_semantics(entity: Entity, row: Mapping[str, Any]) -> None:
+    """The CHECK constraints and JSON shapes of the spec's DDL."""
+    for (name, column), (low, high) in INT_RANGES.items():
+        value = row.get(column)
+        if name == entity.name and value is not None and not low <= value <= high:
+            raise _Invalid(f"{column}={value} is outside {low}..{high}")
+    if entity.name == "games":
+        if not row["title"]:
+            raise _Invalid("title is empty")
+        low, high = row.get("players_min"), row.get("players_max")
+        if low is not None and high is not None and high < low:
+            raise _Invalid(f"players_max={high} is below players_min={low}")
+        _string_list(row["synonyms"], "synonyms")
+    elif entity.name == "rules":
+        if not row["name"]:
+            raise _Invalid("name is empty")
+        if row["logic"] not in RULE_LOGIC:
+            raise _Invalid(f"logic must be AND or OR, got {row['logic']!r:.20}")
+        _string_list(row["channels"], "channels")
+        _conditions(row["conditions"])
+    elif entity.name == "events" and row["kind"] not in EVENT_KINDS:
+        raise _Invalid(f"unknown event kind {row['kind']!r:.30}")
+
+
+def _column_value(entity: Entity, col: Column, row: Mapping[str, Any]) -> Any:
+    if col.name not in row or row[col.name] is None:
+        if (entity.name, col.name) in DEFAULTS and col.name not in row:
+            return DEFAULTS[(entity.name, col.name)]
+        if col.nullable:
+            return None
+        raise _Invalid(f"missing required column {col.name}")
+    value = row[col.name]
+    if col.kind is Kind.JSON:
+        return value  # shape-checked below, serialized at the end
+    try:
+        return _CONVERTERS[col.kind](value)
+    except _Invalid as exc:
+        raise _Invalid(f"{col.name}: {exc}") from None
+
+
+def validate_rows(entity: Entity, rows: Sequence[Any]) -> ValidatedRows:
+    """Check a chunk of archive rows; return the valid ones as a canonical batch.
+
+    Args:
+        entity: which table the rows belong to.
+        rows: parsed JSON rows (normally dicts) of one chunk.
+    """
+    known = set(entity.column_names)
+    columns: list[list[Any]] = [[] for _ in entity.columns]
+    errors: list[RowError] = []
+    warnings: list[str] = []
+    unknown: set[str] = set()
+    for raw in rows:
+        row_id = raw.get("id") if isinstance(raw, dict) else None
+        label = row_id if isinstance(row_id, str) else None
+        if not isinstance(raw, dict):
+            errors.append(RowError(entity.name, None, "row is not a JSON object"))
+            continue
+        unknown.update(k for k in raw if k not in known)
+        try:
+            values = {c.name: _column_value(entity, c, raw) for c in entity.columns}
+            _check_semantics(entity, values)
+            for col in entity.columns:
+                if col.kind is Kind.JSON and values[col.name] is not None:
+                    values[col.name] = _json(values[col.name])
+        except _Invalid as exc:
+            errors.append(RowError(entity.name, label, str(exc)))
+            invalid_conditions = "condition" in str(exc)
+            if entity.name == "rules" and invalid_conditions and isinstance(raw.get("name"), str):
+                warnings.append(f"Rule with invalid conditions skipped: '{raw['name']}'")
+            continue
+        for index, col in enumerate(entity.columns):
+            columns[index].append(values[col.name])
+    schema = arrow_schema(entity)
+    arrays = [pa.array(values, type=f.type) for values, f in zip(columns, schema, strict=True)]
+    batch = pa.RecordBatch.from_arrays(arrays, schema=schema)
+    return ValidatedRows(batch, errors, warnings, unknown)
+
+
+def iter_validated(entity: Entity, chunks: Iterable[Sequence[Any]]) -> Iterable[ValidatedRows]:
+    """Validate chunk by chunk, so memory stays bounded by one chunk."""
+    for chunk in chunks:
+        yield validate_rows(entity, chunk)

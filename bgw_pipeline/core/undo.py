@@ -1,0 +1,113 @@
+"""Undo of an applied import: the rows it overwrote come back, the rows it created go.
+
+Before an apply writes anything, the database's current version of every row it will
+overwrite, and the ids of every row it will create, are saved as a safety archive
+`<import_id>.zip`. Undo replays that archive in one transaction.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from bgw_pipeline.core.atomic_files import atomic_write
+from bgw_pipeline.core.database import connect
+from bgw_pipeline.core.entities import ENTITIES_BY_NAME, WRITE_ORDER, Entity
+from bgw_pipeline.core.errors import BgwError, NotFoundError
+from bgw_pipeline.core.row_encoding import iter_entity_json, iter_sorted_rows
+from bgw_pipeline.core.row_validation import validate_rows
+from bgw_pipeline.core.schema import table_for
+from bgw_pipeline.core.write_back import upsert_batches
+
+if TYPE_CHECKING:
+    from bgw_pipeline.core.diff import DiffResult
+
+CREATED_MEMBER = "created.json"
+INFO_MEMBER = "undo.json"
+UNDONE_SUFFIX = ".undone"
+
+
+def undo_path(undo_dir: Path, import_id: str) -> Path:
+    if "/" in import_id or "\\" in import_id or import_id.startswith("."):
+        raise NotFoundError(f"no import {import_id!r}")
+    return undo_dir / f"{import_id}.zip"
+
+
+def save_undo_archive(
+    undo_dir: Path, import_id: str, diff: DiffResult, entities: Iterable[Entity]
+) -> Path:
+    """Write the safety archive of an apply that is about to write."""
+    path = undo_path(undo_dir, import_id)
+    created: dict[str, list[str]] = {}
+    with atomic_write(path) as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as zf:
+        for entity in entities:
+            created[entity.name] = diff.created_ids(entity)
+            with zf.open(f"{entity.name}.json", "w") as member:
+                rows = iter_sorted_rows(entity, diff.rows_overwritten(entity))
+                for piece, _count in iter_entity_json(entity, rows):
+                    member.write(piece)
+        zf.writestr(CREATED_MEMBER, orjson.dumps(created))
+        info = {"import_id": import_id, "saved_at": datetime.now(UTC).isoformat()}
+        zf.writestr(INFO_MEMBER, orjson.dumps(info))
+    return path
+
+
+def undo_import(engine: Engine, undo_dir: Path, import_id: str) -> dict[str, dict[str, int]]:
+    """Restore what import `import_id` overwrote and delete what it created, atomically.
+
+    Returns:
+        Per entity: rows restored and rows deleted.
+    Raises:
+        NotFoundError: there is no safety archive for that import (or it was undone).
+        BgwError: the undo would break the database (for example, rows added since the
+            import refer to a game it created); nothing was changed.
+    """
+    path = undo_path(undo_dir, import_id)
+    if not path.exists():
+        done = path.with_name(path.name + UNDONE_SUFFIX)
+        hint = " (it was already undone)" if done.exists() else ""
+        raise NotFoundError(f"no undo archive for {import_id}{hint}")
+    result: dict[str, dict[str, int]] = {}
+    with zipfile.ZipFile(path) as zf:
+        created = orjson.loads(zf.read(CREATED_MEMBER))
+        try:
+            with connect(engine) as conn, conn.begin():
+                for entity in reversed(WRITE_ORDER):  # children before parents
+                    ids = created.get(entity.name, [])
+                    result.setdefault(entity.name, {"restored": 0, "deleted": 0})
+                    result[entity.name]["deleted"] = _delete(conn, entity, ids)
+                for entity in WRITE_ORDER:
+                    member = f"{entity.name}.json"
+                    if member not in zf.namelist():
+                        continue
+                    rows = orjson.loads(zf.read(member))[entity.name]
+                    checked = validate_rows(ENTITIES_BY_NAME[entity.name], rows)
+                    if checked.errors:
+                        raise BgwError(
+                            f"undo archive of {import_id} holds rows that cannot be restored "
+                            f"({checked.errors[0].message}); nothing was changed"
+                        )
+                    result[entity.name]["restored"] = upsert_batches(conn, entity, [checked.batch])
+        except sa.exc.IntegrityError as exc:
+            raise BgwError(
+                f"undo of {import_id} would break references in the database (rows added "
+                f"since the import point to rows it created); nothing was changed: {exc.orig}"
+            ) from None
+    path.rename(path.with_name(path.name + UNDONE_SUFFIX))
+    return {name: counts for name, counts in result.items() if any(counts.values())}
+
+
+def _delete(conn: sa.Connection, entity: Entity, ids: list[str]) -> int:
+    table = table_for(entity)
+    deleted = 0
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        deleted += conn.execute(sa.delete(table).where(table.c.id.in_(chunk))).rowcount
+    return deleted

@@ -1,0 +1,30 @@
+"""The import inbox and the limits of an import, as a Dagster resource."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+from pydantic import Field
+
+from bgw_pipeline.core.archive_reader import ArchiveLimits
+from bgw_pipeline.core.inbox import DEFAULT_SETTLE_SECONDS
+
+
+class ImportInbox(dg.ConfigurableResource):
+    """Where archives to import are dropped (IMPORT_INBOX), and how big they may be."""
+
+    path: str = Field(description="The inbox folder (IMPORT_INBOX); apply/ inside it applies.")
+    max_import_mb: int = Field(default=100, description="Largest archive accepted, in MB.")
+    settle_seconds: float = Field(
+        default=DEFAULT_SETTLE_SECONDS,
+        description="A file must be unchanged this long before it is picked up.",
+    )
+
+    @property
+    def folder(self) -> Path:
+        return Path(self.path)
+
+    @property
+    def limits(self) -> ArchiveLimits:
+        return ArchiveLimits(max_archive_bytes=self.max_import_mb * 1024 * 1024)

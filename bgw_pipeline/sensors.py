@@ -1,0 +1,81 @@
+"""The import inbox sensor: an archive dropped in a folder becomes an import run."""
+
+import dagster as dg
+import orjson
+
+from bgw_pipeline.core.import_plan import file_sha256
+from bgw_pipeline.core.inbox import InboxFile, is_settled, scan_inbox
+from bgw_pipeline.names import IMPORT_INBOX_SENSOR, IMPORT_JOB
+from bgw_pipeline.resources import ImportInbox
+
+REMEMBERED_KEYS = 1000  # run keys kept in the cursor, newest last
+
+
+def _load_cursor(raw: str | None) -> dict[str, list[str] | dict[str, str]]:
+    if not raw:
+        return {"launched": [], "hashes": {}}
+    data = orjson.loads(raw)
+    return {"launched": list(data.get("launched", [])), "hashes": dict(data.get("hashes", {}))}
+
+
+def _identity(file: InboxFile) -> str:
+    return f"{file.path}|{file.size}|{file.mtime_ns}"
+
+
+@dg.sensor(
+    name=IMPORT_INBOX_SENSOR,
+    job_name=IMPORT_JOB,
+    minimum_interval_seconds=15,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
+def import_inbox_sensor(
+    context: dg.SensorEvaluationContext, import_inbox: ImportInbox
+) -> dg.SensorResult | dg.SkipReason:
+    """Import each archive dropped in the inbox once: a dry run, or an apply from apply/."""
+    cursor = _load_cursor(context.cursor)
+    launched: list[str] = cursor["launched"]  # type: ignore[assignment]
+    known_hashes: dict[str, str] = cursor["hashes"]  # type: ignore[assignment]
+    files = scan_inbox(import_inbox.folder)
+    if not files:
+        return dg.SkipReason(f"no archive waiting in {import_inbox.folder}")
+
+    requests: list[dg.RunRequest] = []
+    notes: list[str] = []
+    hashes: dict[str, str] = {}
+    for file in files:
+        if not is_settled(file, import_inbox.settle_seconds):
+            notes.append(f"{file.path.name}: still being written, waiting")
+            continue
+        identity = _identity(file)
+        sha = known_hashes.get(identity) or file_sha256(file.path)
+        hashes[identity] = sha
+        mode = "apply" if file.apply else "dry_run"
+        run_key = f"{mode}:{sha}"
+        if run_key in launched:
+            notes.append(
+                f"{file.path.name}: these bytes were already imported ({mode}, sha256 {sha[:12]}); "
+                "no second run — remove the file"
+            )
+            continue
+        launched.append(run_key)
+        requests.append(
+            dg.RunRequest(
+                run_key=run_key,
+                run_config={
+                    "ops": {
+                        "import_archive": {
+                            "config": {"archive": str(file.path), "dry_run": not file.apply}
+                        }
+                    }
+                },
+                tags={
+                    "bgw/archive_sha256": sha,
+                    "bgw/import_mode": mode,
+                    "bgw/inbox_file": file.path.name,
+                },
+            )
+        )
+    new_cursor = orjson.dumps({"launched": launched[-REMEMBERED_KEYS:], "hashes": hashes}).decode()
+    if not requests:
+        return dg.SensorResult(skip_reason=dg.SkipReason("; ".join(notes)), cursor=new_cursor)
+    return dg.SensorResult(run_requests=requests, cursor=new_cursor)
