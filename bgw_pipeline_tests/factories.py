@@ -144,3 +144,12 @@ def small_database(engine: sa.Engine) -> dict[str, int]:
         "raw_items": 1,
         "listings": 2,
     }
+
+
+def dump_database(engine: sa.Engine) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, sorted by id: compare before and after."""
+    with engine.connect() as conn:
+        return {
+            name: [tuple(r) for r in conn.execute(table.select().order_by(table.c.id))]
+            for name, table in TABLES.items()
+        }

@@ -111,7 +111,13 @@ def _load_archive(reader: ArchiveReader, store: DiffStore) -> _LoadedArchive:
         rejected: list[str] = []
         unknown: set[str] = set()
         batches = _valid_batches(reader, entity, rejected, warnings, unknown)
-        store.load(f"arc_{entity.name}", entity, batches)
+        loaded_rows = store.load(f"arc_{entity.name}", entity, batches) + len(rejected)
+        declared = reader.metadata["contents"].get(entity.count_key)
+        if declared is not None and declared != loaded_rows:
+            raise ArchiveError(
+                f"{entity.member} holds {loaded_rows} rows but metadata.json "
+                f"{entity.count_key} says {declared}; refused"
+            )
         duplicate = store.con.execute(
             f"SELECT id FROM arc_{entity.name} GROUP BY id HAVING count(*) > 1 ORDER BY id LIMIT 1"
         ).fetchall()
