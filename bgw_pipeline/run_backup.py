@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from contextlib import nullcontext
+from pathlib import Path
 
 import dagster as dg
 
@@ -30,7 +31,7 @@ def run_backup_job(
     materialization = result.asset_materializations_for_node(EXPORT_ARCHIVE)[-1]
     meta = {key: value.value for key, value in materialization.metadata.items()}
     print(f"backup_job succeeded (run {result.run_id})")
-    print(f"archive:  {meta['path']}")
+    print(f"archive:  {Path(str(meta['path'])).resolve()}")
     print(f"size:     {meta['size_bytes']} bytes")
     print(f"checksum: {meta['checksum']}")
     print(f"contents: {json.dumps(meta['counts'], ensure_ascii=False)}")

@@ -122,13 +122,22 @@ def insert_batches(conn: sa.Connection, entity: Entity, batches: Iterable[pa.Rec
         The number of rows inserted.
 
     Raises:
+        sqlalchemy.exc.DBAPIError: the database refused a row (IntegrityError for a
+            duplicate key, a failed CHECK or a missing referenced game).
         ValueError: a batch does not carry the entity's columns and types, or the database
             is neither SQLite nor PostgreSQL.
     """
-    driver = conn.connection.driver_connection
-    checked = _checked(entity, batches)
-    if conn.dialect.name == "postgresql":
-        return _insert_postgres(driver, entity, checked)
-    if conn.dialect.name == "sqlite":
-        return _insert_sqlite(driver, entity, checked)
-    raise ValueError(f"bulk insert supports SQLite and PostgreSQL, not {conn.dialect.name}")
+    loaders = {"postgresql": _insert_postgres, "sqlite": _insert_sqlite}
+    if conn.dialect.name not in loaders:
+        raise ValueError(f"bulk insert supports SQLite and PostgreSQL, not {conn.dialect.name}")
+    dbapi_error = conn.dialect.loaded_dbapi.Error
+    try:
+        return loaders[conn.dialect.name](
+            conn.connection.driver_connection, entity, _checked(entity, batches)
+        )
+    except dbapi_error as exc:
+        # The raw driver raises its own exceptions; callers catch SQLAlchemy's
+        # (sa.exc.IntegrityError and so on), whatever the dialect.
+        raise sa.exc.DBAPIError.instance(
+            f"bulk insert into {entity.name}", None, exc, dbapi_error, dialect=conn.dialect
+        ) from exc
