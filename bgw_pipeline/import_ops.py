@@ -42,7 +42,16 @@ def _report_metadata(body: dict[str, object], path: Path) -> dict[str, object]:
             for c in ("entity", "new", "updated", "skipped", "errors")
         ]
     )
+    changes = body.get("changes") or {}
+    lines = [
+        f"| {c['label']} | {c['column']} | {c['old']} | {c['new']} |"
+        for items in changes.values()  # type: ignore[union-attr]
+        for c in items
+    ][:50]
+    table = "| row | column | old | new |\n|---|---|---|---|\n" + "\n".join(lines)
     return {
+        "archive_summary": dg.MetadataValue.json(body.get("archive") or {}),
+        "changes": dg.MetadataValue.md(table if lines else "no updated rows"),
         "report": dg.MetadataValue.path(str(path)),
         "import_id": body["import_id"],
         "summary": dg.MetadataValue.table(rows, schema=schema),

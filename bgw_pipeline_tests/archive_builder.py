@@ -87,6 +87,7 @@ def build_archive(
               "price_history": price_history or []}  # fmt: skip
     members = {f"{t}.json": member_bytes(t, rows) for t, rows in tables.items()}
     members.update(extra_members or {})
+    members.update(replace_members or {})
     hashes = {n: hashlib.sha256(b).hexdigest() for n, b in members.items()}
     manifest = "".join(f"{n}\t{hashes[n]}\n" for n in sorted(hashes, key=lambda n: n.encode()))
     metadata: dict[str, Any] = {
@@ -100,7 +101,6 @@ def build_archive(
     if with_files:
         metadata["files"] = {n: {"sha256": h, "bytes": len(members[n])} for n, h in hashes.items()}
     metadata.update(metadata_changes or {})
-    members.update(replace_members or {})
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("metadata.json", json.dumps(metadata, ensure_ascii=False, indent=2))
         for name, data in members.items():

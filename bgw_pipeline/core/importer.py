@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from bgw_pipeline.core.archive_reader import ArchiveLimits, ArchiveReader, open_archive
+from bgw_pipeline.core.archive_summary import summarize_archive
 from bgw_pipeline.core.database import connect
 from bgw_pipeline.core.diff import DiffResult, diff_loaded
 from bgw_pipeline.core.diff_store import DiffStore
@@ -169,11 +170,8 @@ def run_import(
                 reader.require_compatible()
                 reader.require_verified()
                 loaded = _load_archive(reader, store)
-            report.archive = {
-                "name": archive.name,
-                "checksum": loaded.checksum,
-                "sha256": archive_sha,
-            }
+                summary = summarize_archive(reader, archive.stat().st_size)
+            report.archive = {"name": archive.name, "sha256": archive_sha, **summary}
             if options.dry_run:
                 with open_snapshot(engine) as snapshot:
                     _load_database(snapshot, store, loaded.entities)
