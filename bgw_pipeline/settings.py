@@ -70,3 +70,40 @@ class Settings:
 
 
 __all__ = ["Settings", "_bool", "load_env_file"]
+
+
+DEFAULT_CRON = "0 7 * * *"
+
+
+@dataclass(frozen=True)
+class OperationsSettings:
+    """Schedules, retention, retries and guards (TestOps names where they exist)."""
+
+    cron_schedule: str
+    backup_timezone: str
+    retention_days: int
+    keep_daily: int
+    keep_weekly: int
+    keep_monthly: int
+    retry_max_tries: int
+    retry_base_delay_seconds: int
+    retry_max_delay_seconds: int
+    shrink_alert_pct: int
+    backup_max_age_hours: int
+
+    @classmethod
+    def from_env(cls) -> OperationsSettings:
+        load_env_file()
+        return cls(
+            cron_schedule=os.environ.get("CRON_SCHEDULE", "").strip() or DEFAULT_CRON,
+            backup_timezone=os.environ.get("BACKUP_TIMEZONE", "").strip() or "UTC",
+            retention_days=_int("RETENTION_DAYS", 30, minimum=1),
+            keep_daily=_int("RETENTION_KEEP_DAILY", 0),
+            keep_weekly=_int("RETENTION_KEEP_WEEKLY", 0),
+            keep_monthly=_int("RETENTION_KEEP_MONTHLY", 0),
+            retry_max_tries=_int("RETRY_MAX_TRIES", 10, minimum=1),
+            retry_base_delay_seconds=_int("RETRY_BASE_DELAY_SECONDS", 15 * 60),
+            retry_max_delay_seconds=_int("RETRY_MAX_DELAY_SECONDS", 150 * 60),
+            shrink_alert_pct=_int("SHRINK_ALERT_PCT", 50),
+            backup_max_age_hours=_int("BACKUP_MAX_AGE_HOURS", 26, minimum=1),
+        )

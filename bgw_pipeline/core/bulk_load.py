@@ -75,10 +75,20 @@ def _rows(
     return zip(*columns, strict=True)
 
 
-def _insert_sqlite(driver: Any, entity: Entity, batches: Iterable[pa.RecordBatch]) -> int:
+def _on_conflict_update(entity: Entity) -> str:
+    """The upsert clause: an existing id takes every column of the incoming row."""
+    updates = ", ".join(f'"{c}" = excluded."{c}"' for c in entity.column_names if c != "id")
+    return f' ON CONFLICT ("id") DO UPDATE SET {updates}'
+
+
+def _insert_sqlite(
+    driver: Any, entity: Entity, batches: Iterable[pa.RecordBatch], upsert: bool
+) -> int:
     names = ", ".join(f'"{name}"' for name in entity.column_names)
     marks = ", ".join("?" for _ in entity.columns)
     statement = f'INSERT INTO "{entity.name}" ({names}) VALUES ({marks})'
+    if upsert:
+        statement += _on_conflict_update(entity)
     inserted = 0
     cursor = driver.cursor()
     try:
@@ -90,18 +100,60 @@ def _insert_sqlite(driver: Any, entity: Entity, batches: Iterable[pa.RecordBatch
     return inserted
 
 
-def _insert_postgres(driver: Any, entity: Entity, batches: Iterable[pa.RecordBatch]) -> int:
-    statement = sql.SQL("COPY {table} ({columns}) FROM STDIN").format(
-        table=sql.Identifier(entity.name),
-        columns=sql.SQL(", ").join(sql.Identifier(name) for name in entity.column_names),
-    )
+def _insert_postgres(
+    driver: Any, entity: Entity, batches: Iterable[pa.RecordBatch], upsert: bool
+) -> int:
+    # An upsert COPYs into a temporary table first, then merges it in one statement.
+    target = sql.Identifier(f"bgw_incoming_{entity.name}" if upsert else entity.name)
+    columns = sql.SQL(", ").join(sql.Identifier(name) for name in entity.column_names)
     inserted = 0
-    with driver.cursor() as cursor, cursor.copy(statement) as copy:
-        for batch in batches:
-            for row in _rows(entity, batch, _postgres_column):
-                copy.write_row(row)
-            inserted += batch.num_rows
+    with driver.cursor() as cursor:
+        if upsert:
+            cursor.execute(sql.SQL("DROP TABLE IF EXISTS pg_temp.{}").format(target))
+            cursor.execute(
+                sql.SQL("CREATE TEMP TABLE {} (LIKE {}) ON COMMIT DROP").format(
+                    target, sql.Identifier(entity.name)
+                )
+            )
+        statement = sql.SQL("COPY {table} ({columns}) FROM STDIN")
+        with cursor.copy(statement.format(table=target, columns=columns)) as copy:
+            for batch in batches:
+                for row in _rows(entity, batch, _postgres_column):
+                    copy.write_row(row)
+                inserted += batch.num_rows
+        if upsert:
+            merge = sql.SQL(
+                "INSERT INTO {table} ({columns}) SELECT {columns} FROM {src} ORDER BY id"
+            )
+            cursor.execute(
+                merge.format(table=sql.Identifier(entity.name), columns=columns, src=target)
+                + sql.SQL(_on_conflict_update(entity))
+            )
+            cursor.execute(sql.SQL("DROP TABLE {}").format(target))
     return inserted
+
+
+def _write(
+    conn: sa.Connection, entity: Entity, batches: Iterable[pa.RecordBatch], upsert: bool
+) -> int:
+    loaders = {"postgresql": _insert_postgres, "sqlite": _insert_sqlite}
+    if conn.dialect.name not in loaders:
+        raise ValueError(f"bulk insert supports SQLite and PostgreSQL, not {conn.dialect.name}")
+    if not conn.in_transaction():
+        # The raw driver bypasses SQLAlchemy's autobegin: without this, SQLite would commit
+        # row by row and PostgreSQL's rows would sit in a transaction nobody commits.
+        conn.begin()
+    dbapi_error = conn.dialect.loaded_dbapi.Error
+    try:
+        return loaders[conn.dialect.name](
+            conn.connection.driver_connection, entity, _checked(entity, batches), upsert
+        )
+    except dbapi_error as exc:
+        # The raw driver raises its own exceptions; callers catch SQLAlchemy's
+        # (sa.exc.IntegrityError and so on), whatever the dialect.
+        raise sa.exc.DBAPIError.instance(
+            f"bulk write into {entity.name}", None, exc, dbapi_error, dialect=conn.dialect
+        ) from exc
 
 
 def insert_batches(conn: sa.Connection, entity: Entity, batches: Iterable[pa.RecordBatch]) -> int:
@@ -113,7 +165,8 @@ def insert_batches(conn: sa.Connection, entity: Entity, batches: Iterable[pa.Rec
 
     Args:
         conn: a SQLAlchemy connection to the BGW database (SQLite or PostgreSQL with
-            psycopg 3) with its transaction begun; it is neither committed nor closed here.
+            psycopg 3). Like `conn.execute`, this begins its transaction if none is begun;
+            it is never committed, rolled back or closed here.
         entity: the table, from `bgw_pipeline.core.entities`.
         batches: record batches of `arrow_schema(entity)`: UUIDs as lowercase text, JSON
             columns as compact JSON text, timestamps as timestamp[us, UTC].
@@ -127,17 +180,12 @@ def insert_batches(conn: sa.Connection, entity: Entity, batches: Iterable[pa.Rec
         ValueError: a batch does not carry the entity's columns and types, or the database
             is neither SQLite nor PostgreSQL.
     """
-    loaders = {"postgresql": _insert_postgres, "sqlite": _insert_sqlite}
-    if conn.dialect.name not in loaders:
-        raise ValueError(f"bulk insert supports SQLite and PostgreSQL, not {conn.dialect.name}")
-    dbapi_error = conn.dialect.loaded_dbapi.Error
-    try:
-        return loaders[conn.dialect.name](
-            conn.connection.driver_connection, entity, _checked(entity, batches)
-        )
-    except dbapi_error as exc:
-        # The raw driver raises its own exceptions; callers catch SQLAlchemy's
-        # (sa.exc.IntegrityError and so on), whatever the dialect.
-        raise sa.exc.DBAPIError.instance(
-            f"bulk insert into {entity.name}", None, exc, dbapi_error, dialect=conn.dialect
-        ) from exc
+    return _write(conn, entity, batches, upsert=False)
+
+
+def upsert_batches(conn: sa.Connection, entity: Entity, batches: Iterable[pa.RecordBatch]) -> int:
+    """Like `insert_batches`, but a row whose id exists overwrites every column of it.
+
+    This is the import's write-back: new and updated rows in one pass per table.
+    """
+    return _write(conn, entity, batches, upsert=True)

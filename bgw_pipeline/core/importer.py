@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 
 from bgw_pipeline.core.archive_reader import ArchiveLimits, ArchiveReader, open_archive
 from bgw_pipeline.core.archive_summary import summarize_archive
+from bgw_pipeline.core.bulk_load import upsert_batches
 from bgw_pipeline.core.database import connect
 from bgw_pipeline.core.diff import DiffResult, diff_loaded
 from bgw_pipeline.core.diff_store import DiffStore
@@ -39,7 +40,6 @@ from bgw_pipeline.core.row_validation import iter_validated
 from bgw_pipeline.core.schema import ensure_schema
 from bgw_pipeline.core.snapshot import DatabaseSnapshot, open_snapshot
 from bgw_pipeline.core.undo import save_undo_archive
-from bgw_pipeline.core.write_back import upsert_batches
 
 OnError = Literal["abort", "skip"]
 

@@ -18,13 +18,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from bgw_pipeline.core.atomic_files import atomic_write
+from bgw_pipeline.core.bulk_load import upsert_batches
 from bgw_pipeline.core.database import connect
 from bgw_pipeline.core.entities import ENTITIES_BY_NAME, WRITE_ORDER, Entity
 from bgw_pipeline.core.errors import BgwError, NotFoundError
 from bgw_pipeline.core.row_encoding import iter_entity_json, iter_sorted_rows
 from bgw_pipeline.core.row_validation import validate_rows
 from bgw_pipeline.core.schema import table_for
-from bgw_pipeline.core.write_back import upsert_batches
 
 if TYPE_CHECKING:
     from bgw_pipeline.core.diff import DiffResult
