@@ -1,20 +1,26 @@
 """Asset checks: the staged tables are sound, and the archive matches its own metadata."""
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
 
-from bgw_pipeline.core.archive_reader import ArchiveLimits, verify_archive
-from bgw_pipeline.core.entities import ALL_ENTITIES, ENTITIES_BY_NAME, Entity
+from bgw_pipeline.core.archive_reader import ArchiveLimits, open_archive, verify_archive
+from bgw_pipeline.core.archive_status import update_status
+from bgw_pipeline.core.entities import ALL_ENTITIES, CORE_ENTITIES, ENTITIES_BY_NAME, Entity
+from bgw_pipeline.core.guards import shrinkage, staleness
 from bgw_pipeline.core.integrity import IntegrityResult, duplicate_ids, orphan_references
+from bgw_pipeline.core.local_archives import list_archives
 from bgw_pipeline.core.staging import staged_path
 from bgw_pipeline.names import (
     ARCHIVE_VERIFIED_CHECK,
     EXPORT_ARCHIVE,
+    FRESHNESS_CHECK,
     REFERENCES_CHECK,
+    SHRINKAGE_CHECK,
     UNIQUE_IDS_CHECK,
 )
-from bgw_pipeline.resources import ArchiveStore
+from bgw_pipeline.resources import ArchiveStore, Operations
 
 GAMES = ENTITIES_BY_NAME["games"]
 
@@ -53,14 +59,21 @@ def _references_check(entity: Entity) -> dg.AssetChecksDefinition:
     return references_to_games
 
 
+def _latest_archive(context: dg.AssetCheckExecutionContext) -> Path | None:
+    event = context.instance.get_latest_materialization_event(dg.AssetKey(EXPORT_ARCHIVE))
+    if event is None or event.asset_materialization is None:
+        return None
+    return Path(str(event.asset_materialization.metadata["path"].value))
+
+
 @dg.asset_check(asset=EXPORT_ARCHIVE, name=ARCHIVE_VERIFIED_CHECK, blocking=True)
 def archive_matches_metadata(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
     """The ZIP re-opens and every member matches the checksums and counts in metadata.json."""
-    event = context.instance.get_latest_materialization_event(dg.AssetKey(EXPORT_ARCHIVE))
-    if event is None or event.asset_materialization is None:
-        return dg.AssetCheckResult(passed=False, description="export_archive has no archive yet")
-    path = Path(str(event.asset_materialization.metadata["path"].value))
+    path = _latest_archive(context)
+    if path is None or not path.exists():
+        return dg.AssetCheckResult(passed=False, description=f"no archive to verify ({path})")
     report = verify_archive(path, ArchiveLimits.unlimited())
+    update_status(path, verified=report.ok, counts=report.counts)
     return dg.AssetCheckResult(
         passed=report.ok,
         description="archive verified" if report.ok else "; ".join(report.problems[:10]),
@@ -73,8 +86,55 @@ def archive_matches_metadata(context: dg.AssetCheckExecutionContext) -> dg.Asset
     )
 
 
+@dg.asset_check(asset=EXPORT_ARCHIVE, name=SHRINKAGE_CHECK)
+def no_sudden_shrinkage(
+    context: dg.AssetCheckExecutionContext, operations: Operations
+) -> dg.AssetCheckResult:
+    """No table lost more rows since the previous good backup than SHRINK_ALERT_PCT allows."""
+    path = _latest_archive(context)
+    if path is None or not path.exists():
+        return dg.AssetCheckResult(passed=False, description="no archive to compare")
+    with open_archive(path, ArchiveLimits.unlimited()) as reader:
+        current = {e.name: reader.count_rows(e) for e in CORE_ENTITIES}
+    previous = next(
+        (e for e in list_archives(path.parent) if e.name != path.name and e.status.good), None
+    )
+    problems = (
+        shrinkage(previous.status.counts or {}, current, operations.shrink_alert_pct)
+        if previous
+        else []
+    )
+    update_status(path, shrink_alert=bool(problems))
+    return dg.AssetCheckResult(
+        passed=not problems,
+        severity=dg.AssetCheckSeverity.WARN,
+        description="; ".join(problems) or "row counts as expected",
+        metadata={
+            "previous_archive": previous.name if previous else "",
+            "counts": dg.MetadataValue.json(current),
+        },
+    )
+
+
+@dg.asset_check(asset=EXPORT_ARCHIVE, name=FRESHNESS_CHECK)
+def newest_good_backup_is_fresh(
+    archive_store: ArchiveStore, operations: Operations
+) -> dg.AssetCheckResult:
+    """The newest good backup is younger than BACKUP_MAX_AGE_HOURS."""
+    newest = next((e for e in list_archives(archive_store.archive_dir) if e.status.good), None)
+    now = datetime.now(UTC)
+    problem = staleness(newest.created_at if newest else None, now, operations.backup_max_age_hours)
+    return dg.AssetCheckResult(
+        passed=problem is None,
+        description=problem or f"newest good backup: {newest.name if newest else ''}",
+        metadata={"newest_good": newest.name if newest else ""},
+    )
+
+
 ASSET_CHECKS = [
     *(_unique_ids_check(entity) for entity in ALL_ENTITIES),
     *(_references_check(ENTITIES_BY_NAME[name]) for name in ("events", "price_history")),
     archive_matches_metadata,
+    no_sudden_shrinkage,
+    newest_good_backup_is_fresh,
 ]

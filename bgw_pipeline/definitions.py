@@ -13,12 +13,15 @@ from bgw_pipeline.assets.extract import extract_tables
 from bgw_pipeline.assets.snapshots import SNAPSHOT_ASSETS
 from bgw_pipeline.checks import ASSET_CHECKS
 from bgw_pipeline.jobs import (
+    backup_freshness_job,
     backup_job,
     import_archive_job,
     price_history_csv_job,
+    retention_job,
     undo_import_job,
 )
 from bgw_pipeline.resources import build_resources
+from bgw_pipeline.schedules import build_schedules
 from bgw_pipeline.sensors import import_inbox_sensor
 
 
@@ -27,7 +30,15 @@ def build_definitions(resources: Mapping[str, Any] | None = None) -> dg.Definiti
     return dg.Definitions(
         assets=[extract_tables, *SNAPSHOT_ASSETS, export_archive, games_csv],
         asset_checks=ASSET_CHECKS,
-        jobs=[backup_job, price_history_csv_job, import_archive_job, undo_import_job],
+        jobs=[
+            backup_job,
+            backup_freshness_job,
+            price_history_csv_job,
+            import_archive_job,
+            undo_import_job,
+            retention_job,
+        ],
+        schedules=build_schedules(),
         sensors=[import_inbox_sensor],
         resources=dict(resources) if resources is not None else build_resources(),
     )

@@ -10,20 +10,43 @@ from bgw_pipeline.names import (
     ARCHIVE_GROUP,
     BACKUP_JOB,
     CSV_GROUP,
+    EXPORT_ARCHIVE,
     EXTRACT_GROUP,
+    FRESHNESS_CHECK,
+    FRESHNESS_JOB,
     IMPORT_JOB,
     PRICE_HISTORY_CSV_JOB,
+    RETENTION_JOB,
     SNAPSHOT_GROUP,
     UNDO_IMPORT_JOB,
 )
+from bgw_pipeline.retention_ops import apply_retention_op
 from bgw_pipeline.undo_ops import undo_import_op
+
+FRESHNESS = dg.AssetCheckKey(dg.AssetKey(EXPORT_ARCHIVE), FRESHNESS_CHECK)
 
 backup_job = dg.define_asset_job(
     name=BACKUP_JOB,
-    selection=dg.AssetSelection.groups(EXTRACT_GROUP, SNAPSHOT_GROUP, ARCHIVE_GROUP, CSV_GROUP),
+    # Freshness watches the archive from outside; run inside the backup it would race
+    # the verification that makes the new archive count as good.
+    selection=dg.AssetSelection.groups(EXTRACT_GROUP, SNAPSHOT_GROUP, ARCHIVE_GROUP, CSV_GROUP)
+    - dg.AssetSelection.checks(FRESHNESS),
     description="Full backup: extract every table, write snapshots, the ZIP archive and CSV.",
     tags={"bgw/kind": "backup"},
 )
+
+
+backup_freshness_job = dg.define_asset_job(
+    name=FRESHNESS_JOB,
+    selection=dg.AssetSelection.checks(FRESHNESS),
+    description="Alert when the newest good backup is older than BACKUP_MAX_AGE_HOURS.",
+)
+
+
+@dg.job(name=RETENTION_JOB, tags={"bgw/kind": "retention"})
+def retention_job() -> None:
+    """Delete old archives, never the newest good or verified one, nor one being imported."""
+    apply_retention_op()
 
 
 @dg.job(name=PRICE_HISTORY_CSV_JOB, tags={"bgw/kind": "csv"})

@@ -31,6 +31,13 @@ BACKUP_JOB = "backup_job"
 PRICE_HISTORY_CSV_JOB = "price_history_csv_job"
 IMPORT_JOB = "import_archive_job"
 UNDO_IMPORT_JOB = "undo_import_job"
+RETENTION_JOB = "retention_job"
+FRESHNESS_JOB = "backup_freshness_job"
+
+# Schedules
+BACKUP_SCHEDULE = "backup_schedule"
+RETENTION_SCHEDULE = "retention_schedule"
+FRESHNESS_SCHEDULE = "backup_freshness_schedule"
 
 # Sensors
 IMPORT_INBOX_SENSOR = "import_inbox_sensor"
@@ -39,8 +46,11 @@ IMPORT_INBOX_SENSOR = "import_inbox_sensor"
 UNIQUE_IDS_CHECK = "unique_ids"
 REFERENCES_CHECK = "references_to_games"
 ARCHIVE_VERIFIED_CHECK = "archive_matches_metadata"
+SHRINKAGE_CHECK = "no_sudden_shrinkage"
+FRESHNESS_CHECK = "newest_good_backup_is_fresh"
 
 # Resources
 DATABASE_RESOURCE = "database"
 STORE_RESOURCE = "archive_store"
 INBOX_RESOURCE = "import_inbox"
+OPERATIONS_RESOURCE = "operations"

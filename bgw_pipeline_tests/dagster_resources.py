@@ -7,7 +7,7 @@ from typing import Any
 
 from bgw_pipeline import names
 from bgw_pipeline.definitions import build_definitions
-from bgw_pipeline.resources import ArchiveStore, BgwDatabase, ImportInbox
+from bgw_pipeline.resources import ArchiveStore, BgwDatabase, ImportInbox, Operations
 
 
 def local_resources(db_url: str, root: Path, settle_seconds: float = 0.0) -> dict[str, Any]:
@@ -16,6 +16,9 @@ def local_resources(db_url: str, root: Path, settle_seconds: float = 0.0) -> dic
         names.STORE_RESOURCE: ArchiveStore(export_path=str(root / "exports")),
         names.INBOX_RESOURCE: ImportInbox(
             path=str(root / "inbox"), max_import_mb=100, settle_seconds=settle_seconds
+        ),
+        names.OPERATIONS_RESOURCE: Operations(
+            retry_max_tries=3, retry_base_delay_seconds=0, retry_max_delay_seconds=0
         ),
     }
 

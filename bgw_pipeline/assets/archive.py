@@ -7,7 +7,8 @@ from bgw_pipeline.core.entities import entities_for
 from bgw_pipeline.core.export import ExportResult, write_archive_file
 from bgw_pipeline.core.staging import StagedTables
 from bgw_pipeline.names import ARCHIVE_GROUP, EXPORT_ARCHIVE, EXTRACT_KEYS
-from bgw_pipeline.resources import ArchiveStore
+from bgw_pipeline.resources import ArchiveStore, Operations
+from bgw_pipeline.retrying import retry_transient
 
 
 class ExportArchiveConfig(dg.Config):
@@ -44,16 +45,20 @@ def archive_metadata(result: ExportResult) -> dict[str, object]:
     kinds={"zip"},
 )
 def export_archive(
-    context: dg.AssetExecutionContext, config: ExportArchiveConfig, archive_store: ArchiveStore
+    context: dg.AssetExecutionContext,
+    config: ExportArchiveConfig,
+    archive_store: ArchiveStore,
+    operations: Operations,
 ) -> dg.MaterializeResult:
     """The full BGW backup: a versioned ZIP with a checksum, ready to restore anywhere."""
-    source = StagedTables(archive_store.staging_dir, entities_for(config.include_raw_data))
-    result = write_archive_file(
-        source,
-        archive_store.archive_dir,
-        config.include_raw_data,
-        progress=lambda name, done, total: context.log.info(f"archived {name}: {done}/{total}"),
-    )
+    with retry_transient(context.op_execution_context, operations):
+        source = StagedTables(archive_store.staging_dir, entities_for(config.include_raw_data))
+        result = write_archive_file(
+            source,
+            archive_store.archive_dir,
+            config.include_raw_data,
+            progress=lambda name, done, total: context.log.info(f"archived {name}: {done}/{total}"),
+        )
     context.log.info(f"archive written: {result.path} ({result.size_bytes} bytes)")
     return dg.MaterializeResult(
         metadata=archive_metadata(result), data_version=dg.DataVersion(result.checksum)

@@ -6,7 +6,8 @@ import dagster as dg
 
 from bgw_pipeline.core.staging import stage_database
 from bgw_pipeline.names import EXTRACT_GROUP, EXTRACT_OP
-from bgw_pipeline.resources import ArchiveStore, BgwDatabase
+from bgw_pipeline.resources import ArchiveStore, BgwDatabase, Operations
+from bgw_pipeline.retrying import retry_transient
 
 TABLE_DESCRIPTIONS = {
     "games": "Board games watched in Russian shops, with their current price.",
@@ -25,10 +26,16 @@ EXTRACT_SPECS = [
 
 @dg.multi_asset(specs=EXTRACT_SPECS, name=EXTRACT_OP)
 def extract_tables(
-    context: dg.AssetExecutionContext, database: BgwDatabase, archive_store: ArchiveStore
+    context: dg.AssetExecutionContext,
+    database: BgwDatabase,
+    archive_store: ArchiveStore,
+    operations: Operations,
 ) -> Iterator[dg.MaterializeResult]:
     """Read every BGW table from one consistent database snapshot."""
-    with database.open_engine() as engine:
+    with (
+        retry_transient(context.op_execution_context, operations),
+        database.open_engine() as engine,
+    ):
         staged = stage_database(
             engine,
             archive_store.staging_dir,

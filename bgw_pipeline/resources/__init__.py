@@ -7,15 +7,22 @@ from typing import Any
 
 import dagster as dg
 
-from bgw_pipeline.names import DATABASE_RESOURCE, INBOX_RESOURCE, STORE_RESOURCE
+from bgw_pipeline.names import (
+    DATABASE_RESOURCE,
+    INBOX_RESOURCE,
+    OPERATIONS_RESOURCE,
+    STORE_RESOURCE,
+)
 from bgw_pipeline.resources.archive_store import ArchiveStore
 from bgw_pipeline.resources.database import BgwDatabase
 from bgw_pipeline.resources.import_inbox import ImportInbox
+from bgw_pipeline.resources.operations import Operations
 from bgw_pipeline.settings import (
     DEFAULT_DATABASE_URL,
     DEFAULT_EXPORT_PATH,
     DEFAULT_IMPORT_INBOX,
     DEFAULT_MAX_IMPORT_MB,
+    OperationsSettings,
     load_env_file,
 )
 
@@ -42,7 +49,22 @@ def build_resources() -> dict[str, Any]:
             if os.environ.get("MAX_IMPORT_MB", "").strip()
             else DEFAULT_MAX_IMPORT_MB,
         ),
+        OPERATIONS_RESOURCE: _operations(OperationsSettings.from_env()),
     }
 
 
-__all__ = ["ArchiveStore", "BgwDatabase", "ImportInbox", "build_resources"]
+def _operations(settings: OperationsSettings) -> Operations:
+    return Operations(
+        retry_max_tries=settings.retry_max_tries,
+        retry_base_delay_seconds=settings.retry_base_delay_seconds,
+        retry_max_delay_seconds=settings.retry_max_delay_seconds,
+        retention_days=settings.retention_days,
+        keep_daily=settings.keep_daily,
+        keep_weekly=settings.keep_weekly,
+        keep_monthly=settings.keep_monthly,
+        shrink_alert_pct=settings.shrink_alert_pct,
+        backup_max_age_hours=settings.backup_max_age_hours,
+    )
+
+
+__all__ = ["ArchiveStore", "BgwDatabase", "ImportInbox", "Operations", "build_resources"]

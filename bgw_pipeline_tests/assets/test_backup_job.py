@@ -96,6 +96,10 @@ def test_archive_check_fails_on_a_tampered_archive(
     outcome = check_defs.resolve_job_def("verify_only").execute_in_process(
         instance=instance, raise_on_error=False
     )
-    (evaluation,) = outcome.get_asset_check_evaluations()
+    (evaluation,) = [
+        e
+        for e in outcome.get_asset_check_evaluations()
+        if e.check_name == names.ARCHIVE_VERIFIED_CHECK
+    ]
     assert not evaluation.passed
     assert "games.json" in (evaluation.description or "")
