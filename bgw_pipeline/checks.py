@@ -11,12 +11,14 @@ from bgw_pipeline.core.entities import ALL_ENTITIES, CORE_ENTITIES, ENTITIES_BY_
 from bgw_pipeline.core.guards import shrinkage, staleness
 from bgw_pipeline.core.integrity import IntegrityResult, duplicate_ids, orphan_references
 from bgw_pipeline.core.local_archives import list_archives
+from bgw_pipeline.core.restore_drill import run_restore_drill
 from bgw_pipeline.core.staging import staged_path
 from bgw_pipeline.names import (
     ARCHIVE_VERIFIED_CHECK,
     EXPORT_ARCHIVE,
     FRESHNESS_CHECK,
     REFERENCES_CHECK,
+    RESTORE_CHECK,
     SHRINKAGE_CHECK,
     UNIQUE_IDS_CHECK,
 )
@@ -131,10 +133,27 @@ def newest_good_backup_is_fresh(
     )
 
 
+@dg.asset_check(asset=EXPORT_ARCHIVE, name=RESTORE_CHECK)
+def archive_restores(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+    """The archive restores into a scratch database with the same counts and checksum."""
+    path = _latest_archive(context)
+    if path is None or not path.exists():
+        return dg.AssetCheckResult(passed=False, description="no archive to restore")
+    report = run_restore_drill(path)
+    return dg.AssetCheckResult(
+        passed=report.passed,
+        description="restored: counts, references and checksum match"
+        if report.passed
+        else "; ".join(report.problems),
+        metadata={"counts": dg.MetadataValue.json(report.counts)},
+    )
+
+
 ASSET_CHECKS = [
     *(_unique_ids_check(entity) for entity in ALL_ENTITIES),
     *(_references_check(ENTITIES_BY_NAME[name]) for name in ("events", "price_history")),
     archive_matches_metadata,
     no_sudden_shrinkage,
     newest_good_backup_is_fresh,
+    archive_restores,
 ]

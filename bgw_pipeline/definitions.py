@@ -17,6 +17,7 @@ from bgw_pipeline.jobs import (
     backup_job,
     import_archive_job,
     price_history_csv_job,
+    restore_drill_job,
     retention_job,
     undo_import_job,
 )
@@ -37,6 +38,7 @@ def build_definitions(resources: Mapping[str, Any] | None = None) -> dg.Definiti
             import_archive_job,
             undo_import_job,
             retention_job,
+            restore_drill_job,
         ],
         schedules=build_schedules(),
         sensors=[import_inbox_sensor],

@@ -5,11 +5,13 @@ from __future__ import annotations
 import dagster as dg
 
 from bgw_pipeline.csv_ops import price_history_csv
+from bgw_pipeline.drill_ops import restore_drill_op
 from bgw_pipeline.import_ops import import_archive
 from bgw_pipeline.names import (
     ARCHIVE_GROUP,
     BACKUP_JOB,
     CSV_GROUP,
+    DRILL_JOB,
     EXPORT_ARCHIVE,
     EXTRACT_GROUP,
     FRESHNESS_CHECK,
@@ -47,6 +49,12 @@ backup_freshness_job = dg.define_asset_job(
 def retention_job() -> None:
     """Delete old archives, never the newest good or verified one, nor one being imported."""
     apply_retention_op()
+
+
+@dg.job(name=DRILL_JOB, tags={"bgw/kind": "drill"})
+def restore_drill_job() -> None:
+    """Prove the newest archive restores: scratch database, counts, references, checksum."""
+    restore_drill_op()
 
 
 @dg.job(name=PRICE_HISTORY_CSV_JOB, tags={"bgw/kind": "csv"})

@@ -33,11 +33,13 @@ IMPORT_JOB = "import_archive_job"
 UNDO_IMPORT_JOB = "undo_import_job"
 RETENTION_JOB = "retention_job"
 FRESHNESS_JOB = "backup_freshness_job"
+DRILL_JOB = "restore_drill_job"
 
 # Schedules
 BACKUP_SCHEDULE = "backup_schedule"
 RETENTION_SCHEDULE = "retention_schedule"
 FRESHNESS_SCHEDULE = "backup_freshness_schedule"
+DRILL_SCHEDULE = "restore_drill_schedule"
 
 # Sensors
 IMPORT_INBOX_SENSOR = "import_inbox_sensor"
@@ -48,6 +50,7 @@ REFERENCES_CHECK = "references_to_games"
 ARCHIVE_VERIFIED_CHECK = "archive_matches_metadata"
 SHRINKAGE_CHECK = "no_sudden_shrinkage"
 FRESHNESS_CHECK = "newest_good_backup_is_fresh"
+RESTORE_CHECK = "archive_restores"
 
 # Resources
 DATABASE_RESOURCE = "database"

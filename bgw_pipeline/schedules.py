@@ -6,6 +6,8 @@ from bgw_pipeline.core.errors import ConfigError
 from bgw_pipeline.names import (
     BACKUP_JOB,
     BACKUP_SCHEDULE,
+    DRILL_JOB,
+    DRILL_SCHEDULE,
     FRESHNESS_JOB,
     FRESHNESS_SCHEDULE,
     RETENTION_JOB,
@@ -15,6 +17,7 @@ from bgw_pipeline.settings import OperationsSettings
 
 RETENTION_CRON = "30 7 * * *"
 FRESHNESS_CRON = "15 * * * *"
+DRILL_CRON = "0 8 * * *"
 
 
 def _tick_key(context: dg.ScheduleEvaluationContext) -> str:
@@ -32,6 +35,9 @@ def build_schedules(settings: OperationsSettings | None = None) -> list[dg.Sched
 
     def retention(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
         return dg.RunRequest(run_key=f"retention:{_tick_key(context)}")
+
+    def drill(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+        return dg.RunRequest(run_key=f"drill:{_tick_key(context)}")
 
     def freshness(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
         return dg.RunRequest(run_key=f"freshness:{_tick_key(context)}")
@@ -55,6 +61,15 @@ def build_schedules(settings: OperationsSettings | None = None) -> list[dg.Sched
                 execution_fn=retention,
                 default_status=dg.DefaultScheduleStatus.RUNNING,
                 description="Delete archives older than RETENTION_DAYS, keeping the last good.",
+            ),
+            dg.ScheduleDefinition(
+                name=DRILL_SCHEDULE,
+                cron_schedule=DRILL_CRON,
+                execution_timezone=settings.backup_timezone,
+                job_name=DRILL_JOB,
+                execution_fn=drill,
+                default_status=dg.DefaultScheduleStatus.RUNNING,
+                description="Every day, prove the newest archive restores into a scratch database.",
             ),
             dg.ScheduleDefinition(
                 name=FRESHNESS_SCHEDULE,
