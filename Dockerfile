@@ -1,4 +1,4 @@
-# One image for the Dagster webserver, the Dagster daemon and the HTTP API.
+# One image for the Dagster webserver and the Dagster daemon (docker-compose.yml runs both).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -14,7 +14,7 @@ RUN pip install --no-cache-dir . \
     && mkdir -p "$DAGSTER_HOME" /data/exports /data/imports/inbox \
     && useradd --system --home /opt/bgw_pipeline bgw \
     && chown -R bgw "$DAGSTER_HOME" /data
-COPY deploy/dagster.local.yaml /opt/dagster/home/dagster.yaml
+COPY deploy/dagster.yaml /opt/dagster/home/dagster.yaml
 
 USER bgw
 EXPOSE 3000

@@ -1,0 +1,2 @@
+-- The BGW application database next to Dagster's own (docker-compose.yml).
+CREATE DATABASE bgw;
