@@ -1,4 +1,4 @@
-"""Schedules: the daily backup (TestOps: 07:00 UTC), daily retention, hourly freshness."""
+"""Schedules: the daily backup (TestOps: 07:00 UTC), retention, restore drill, freshness."""
 
 import dagster as dg
 
@@ -16,70 +16,45 @@ from bgw_pipeline.names import (
 from bgw_pipeline.settings import OperationsSettings
 
 RETENTION_CRON = "30 7 * * *"
-FRESHNESS_CRON = "15 * * * *"
 DRILL_CRON = "0 8 * * *"
+FRESHNESS_CRON = "15 * * * *"
 
 
-def _tick_key(context: dg.ScheduleEvaluationContext) -> str:
-    return context.scheduled_execution_time.isoformat()
+def _schedule(
+    name: str, cron: str, job: str, timezone: str, description: str
+) -> dg.ScheduleDefinition:
+    """A schedule that is on by default and gives every tick its own run key."""
+
+    def request(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+        tick = context.scheduled_execution_time.isoformat()
+        return dg.RunRequest(run_key=f"{name}:{tick}", tags={"bgw/trigger": name})
+
+    return dg.ScheduleDefinition(
+        name=name,
+        cron_schedule=cron,
+        execution_timezone=timezone,
+        job_name=job,
+        execution_fn=request,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description=description,
+    )
 
 
 def build_schedules(settings: OperationsSettings | None = None) -> list[dg.ScheduleDefinition]:
     """The schedules for CRON_SCHEDULE and BACKUP_TIMEZONE; a bad value fails at load."""
     settings = settings or OperationsSettings.from_env()
-
-    def backup(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-        return dg.RunRequest(
-            run_key=f"backup:{_tick_key(context)}", tags={"bgw/trigger": "schedule"}
-        )
-
-    def retention(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-        return dg.RunRequest(run_key=f"retention:{_tick_key(context)}")
-
-    def drill(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-        return dg.RunRequest(run_key=f"drill:{_tick_key(context)}")
-
-    def freshness(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-        return dg.RunRequest(run_key=f"freshness:{_tick_key(context)}")
-
+    tz = settings.backup_timezone
     try:
         return [
-            dg.ScheduleDefinition(
-                name=BACKUP_SCHEDULE,
-                cron_schedule=settings.cron_schedule,
-                execution_timezone=settings.backup_timezone,
-                job_name=BACKUP_JOB,
-                execution_fn=backup,
-                default_status=dg.DefaultScheduleStatus.RUNNING,
-                description="Full backup of the BGW database every day (CRON_SCHEDULE).",
-            ),
-            dg.ScheduleDefinition(
-                name=RETENTION_SCHEDULE,
-                cron_schedule=RETENTION_CRON,
-                execution_timezone=settings.backup_timezone,
-                job_name=RETENTION_JOB,
-                execution_fn=retention,
-                default_status=dg.DefaultScheduleStatus.RUNNING,
-                description="Delete archives older than RETENTION_DAYS, keeping the last good.",
-            ),
-            dg.ScheduleDefinition(
-                name=DRILL_SCHEDULE,
-                cron_schedule=DRILL_CRON,
-                execution_timezone=settings.backup_timezone,
-                job_name=DRILL_JOB,
-                execution_fn=drill,
-                default_status=dg.DefaultScheduleStatus.RUNNING,
-                description="Every day, prove the newest archive restores into a scratch database.",
-            ),
-            dg.ScheduleDefinition(
-                name=FRESHNESS_SCHEDULE,
-                cron_schedule=FRESHNESS_CRON,
-                job_name=FRESHNESS_JOB,
-                execution_fn=freshness,
-                default_status=dg.DefaultScheduleStatus.RUNNING,
-                description="Check every hour that the newest good backup is recent enough.",
-            ),
-        ]
+            _schedule(BACKUP_SCHEDULE, settings.cron_schedule, BACKUP_JOB, tz,
+                      "Full backup of the BGW database every day (CRON_SCHEDULE)."),
+            _schedule(RETENTION_SCHEDULE, RETENTION_CRON, RETENTION_JOB, tz,
+                      "Delete archives older than RETENTION_DAYS, keeping the last good."),
+            _schedule(DRILL_SCHEDULE, DRILL_CRON, DRILL_JOB, tz,
+                      "Every day, prove the newest archive restores into a scratch database."),
+            _schedule(FRESHNESS_SCHEDULE, FRESHNESS_CRON, FRESHNESS_JOB, "UTC",
+                      "Check every hour that the newest good backup is recent enough."),
+        ]  # fmt: skip
     except dg.DagsterInvalidDefinitionError as exc:
         raise ConfigError(
             f"CRON_SCHEDULE={settings.cron_schedule!r} / BACKUP_TIMEZONE="
