@@ -1,16 +1,14 @@
 """Asset checks: the staged tables are sound, and the archive matches its own metadata."""
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import dagster as dg
 
+from bgw_pipeline.core.archive_catalog import list_archives
 from bgw_pipeline.core.archive_reader import ArchiveLimits, open_archive, verify_archive
-from bgw_pipeline.core.archive_status import update_status
 from bgw_pipeline.core.entities import ALL_ENTITIES, CORE_ENTITIES, ENTITIES_BY_NAME, Entity
 from bgw_pipeline.core.guards import shrinkage, staleness
 from bgw_pipeline.core.integrity import IntegrityResult, duplicate_ids, orphan_references
-from bgw_pipeline.core.local_archives import list_archives
 from bgw_pipeline.core.restore_drill import run_restore_drill
 from bgw_pipeline.core.staging import staged_path
 from bgw_pipeline.names import (
@@ -61,26 +59,29 @@ def _references_check(entity: Entity) -> dg.AssetChecksDefinition:
     return references_to_games
 
 
-def _latest_archive(context: dg.AssetCheckExecutionContext) -> Path | None:
+def _latest_archive_name(context: dg.AssetCheckExecutionContext) -> str | None:
     event = context.instance.get_latest_materialization_event(dg.AssetKey(EXPORT_ARCHIVE))
     if event is None or event.asset_materialization is None:
         return None
-    return Path(str(event.asset_materialization.metadata["path"].value))
+    return str(event.asset_materialization.metadata["archive_name"].value)
 
 
 @dg.asset_check(asset=EXPORT_ARCHIVE, name=ARCHIVE_VERIFIED_CHECK, blocking=True)
-def archive_matches_metadata(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+def archive_matches_metadata(
+    context: dg.AssetCheckExecutionContext, archive_store: ArchiveStore
+) -> dg.AssetCheckResult:
     """The ZIP re-opens and every member matches the checksums and counts in metadata.json."""
-    path = _latest_archive(context)
-    if path is None or not path.exists():
-        return dg.AssetCheckResult(passed=False, description=f"no archive to verify ({path})")
-    report = verify_archive(path, ArchiveLimits.unlimited())
-    update_status(path, verified=report.ok, counts=report.counts)
+    name, storage = _latest_archive_name(context), archive_store.storage()
+    if name is None:
+        return dg.AssetCheckResult(passed=False, description="export_archive has no archive yet")
+    with storage.local_copy(name) as path:
+        report = verify_archive(path, ArchiveLimits.unlimited())
+    storage.update_status(name, verified=report.ok, counts=report.counts)
     return dg.AssetCheckResult(
         passed=report.ok,
         description="archive verified" if report.ok else "; ".join(report.problems[:10]),
         metadata={
-            "path": dg.MetadataValue.path(str(path)),
+            "archive": storage.location(name),
             "checksum": report.checksum or "",
             "members_checked": report.members_checked,
             "problems": dg.MetadataValue.json(report.problems[:50]),
@@ -90,23 +91,19 @@ def archive_matches_metadata(context: dg.AssetCheckExecutionContext) -> dg.Asset
 
 @dg.asset_check(asset=EXPORT_ARCHIVE, name=SHRINKAGE_CHECK)
 def no_sudden_shrinkage(
-    context: dg.AssetCheckExecutionContext, operations: Operations
+    context: dg.AssetCheckExecutionContext, archive_store: ArchiveStore, operations: Operations
 ) -> dg.AssetCheckResult:
     """No table lost more rows since the previous good backup than SHRINK_ALERT_PCT allows."""
-    path = _latest_archive(context)
-    if path is None or not path.exists():
+    name, storage = _latest_archive_name(context), archive_store.storage()
+    if name is None:
         return dg.AssetCheckResult(passed=False, description="no archive to compare")
-    with open_archive(path, ArchiveLimits.unlimited()) as reader:
+    with storage.local_copy(name) as path, open_archive(path, ArchiveLimits.unlimited()) as reader:
         current = {e.name: reader.count_rows(e) for e in CORE_ENTITIES}
-    previous = next(
-        (e for e in list_archives(path.parent) if e.name != path.name and e.status.good), None
-    )
-    problems = (
-        shrinkage(previous.status.counts or {}, current, operations.shrink_alert_pct)
-        if previous
-        else []
-    )
-    update_status(path, shrink_alert=bool(problems))
+    entries = list_archives(storage)
+    previous = next((e for e in entries if e.name != name and e.status.good), None)
+    before = (previous.status.counts or {}) if previous else {}
+    problems = shrinkage(before, current, operations.shrink_alert_pct)
+    storage.update_status(name, shrink_alert=bool(problems))
     return dg.AssetCheckResult(
         passed=not problems,
         severity=dg.AssetCheckSeverity.WARN,
@@ -123,9 +120,9 @@ def newest_good_backup_is_fresh(
     archive_store: ArchiveStore, operations: Operations
 ) -> dg.AssetCheckResult:
     """The newest good backup is younger than BACKUP_MAX_AGE_HOURS."""
-    newest = next((e for e in list_archives(archive_store.archive_dir) if e.status.good), None)
-    now = datetime.now(UTC)
-    problem = staleness(newest.created_at if newest else None, now, operations.backup_max_age_hours)
+    newest = next((e for e in list_archives(archive_store.storage()) if e.status.good), None)
+    when = newest.created_at if newest else None
+    problem = staleness(when, datetime.now(UTC), operations.backup_max_age_hours)
     return dg.AssetCheckResult(
         passed=problem is None,
         description=problem or f"newest good backup: {newest.name if newest else ''}",
@@ -134,12 +131,14 @@ def newest_good_backup_is_fresh(
 
 
 @dg.asset_check(asset=EXPORT_ARCHIVE, name=RESTORE_CHECK)
-def archive_restores(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+def archive_restores(
+    context: dg.AssetCheckExecutionContext, archive_store: ArchiveStore
+) -> dg.AssetCheckResult:
     """The archive restores into a scratch database with the same counts and checksum."""
-    path = _latest_archive(context)
-    if path is None or not path.exists():
+    name = _latest_archive_name(context)
+    if name is None:
         return dg.AssetCheckResult(passed=False, description="no archive to restore")
-    report = run_restore_drill(path)
+    report = run_restore_drill(archive_store.storage(), name)
     return dg.AssetCheckResult(
         passed=report.passed,
         description="restored: counts, references and checksum match"

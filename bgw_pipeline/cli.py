@@ -9,7 +9,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bgw_pipeline.core.archive_source import archive_source
 from bgw_pipeline.core.errors import BgwError, TransientError
+from bgw_pipeline.core.s3_storage import S3Settings, S3Storage
 from bgw_pipeline.settings import Settings
 
 if TYPE_CHECKING:
@@ -47,7 +49,10 @@ def _cmd_export(args: argparse.Namespace, settings: Settings) -> int:
         )
     finally:
         engine.dispose()
-    print(f"archive: {result.path}")
+    location = str(result.path)
+    if settings.s3_enabled and not args.out:
+        location = S3Storage(_s3(settings)).store(result.path)
+    print(f"archive: {location}")
     print(f"size: {result.size_bytes} bytes, checksum: {result.checksum}")
     print(f"rows: {json.dumps(result.counts)}, {result.duration_seconds:.2f} s")
     return 0
@@ -82,7 +87,8 @@ def _cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     )
     engine = create_engine(args.url or settings.database_url)
     try:
-        report = run_import(engine, Path(args.file), _import_folders(settings), options)
+        with archive_source(args.file, _s3(settings)) as local:
+            report = run_import(engine, local, _import_folders(settings), options)
     finally:
         engine.dispose()
     print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
@@ -90,6 +96,16 @@ def _cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  {line}", file=sys.stderr)
     print(report.message, file=sys.stderr)
     return 0 if report.success else 1
+
+
+def _s3(settings: Settings) -> S3Settings:
+    return S3Settings(
+        bucket=settings.s3_bucket,
+        endpoint=settings.s3_endpoint or None,
+        access_key=settings.s3_access_key or None,
+        secret_key=settings.s3_secret_key or None,
+        region=settings.s3_region,
+    )
 
 
 def _cmd_import_undo(args: argparse.Namespace, settings: Settings) -> int:

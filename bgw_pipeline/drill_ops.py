@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from bgw_pipeline.core.local_archives import list_archives
+from bgw_pipeline.core.archive_catalog import list_archives
 from bgw_pipeline.core.restore_drill import run_restore_drill
 from bgw_pipeline.resources import ArchiveStore
 
@@ -12,10 +12,11 @@ def restore_drill_op(
     context: dg.OpExecutionContext, archive_store: ArchiveStore
 ) -> dg.Output[bool]:
     """Restore the newest archive into a scratch database and compare it with the archive."""
-    entries = list_archives(archive_store.archive_dir)
+    storage = archive_store.storage()
+    entries = list_archives(storage)
     if not entries:
-        raise dg.Failure(description=f"no archive in {archive_store.archive_dir} to drill")
-    report = run_restore_drill(archive_store.archive_dir / entries[0].name)
+        raise dg.Failure(description=f"no archive in {storage.description} to drill")
+    report = run_restore_drill(storage, entries[0].name)
     metadata = {
         "archive": report.archive,
         "counts": dg.MetadataValue.json(report.counts),

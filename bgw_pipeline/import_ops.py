@@ -6,6 +6,7 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
+from bgw_pipeline.core.archive_source import archive_source
 from bgw_pipeline.core.errors import BgwError
 from bgw_pipeline.core.importer import ImportFolders, ImportOptions, run_import
 from bgw_pipeline.core.inbox import settle_inbox_file
@@ -22,7 +23,7 @@ class OnError(StrEnum):
 class ImportArchiveConfig(dg.Config):
     """Which archive, and whether to write."""
 
-    archive: str = Field(description="Path of the ZIP archive to import.")
+    archive: str = Field(description="The ZIP archive to import: a path or an s3:// URI.")
     dry_run: bool = Field(default=True, description="Only report what would change (default).")
     on_error: OnError = Field(
         default=OnError.abort,
@@ -83,8 +84,11 @@ def import_archive(
     succeeded = False
     failure: str | None = None
     try:
-        with database.open_engine() as engine:
-            report = run_import(engine, archive, folders, options)
+        with (
+            archive_source(config.archive, archive_store.s3_settings()) as local,
+            database.open_engine() as engine,
+        ):
+            report = run_import(engine, local, folders, options)
         report_path = folders.reports / f"{report.import_id}.json"
         body = report.as_dict()
         for line in report.change_lines():

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import dagster as dg
 from pydantic import Field
 
-from bgw_pipeline.core.local_archives import apply_retention
+from bgw_pipeline.core.archive_catalog import apply_retention
 from bgw_pipeline.resources import ArchiveStore, Operations
 
 
@@ -24,7 +24,7 @@ def apply_retention_op(
 ) -> dg.Output[list[str]]:
     """Delete archives older than RETENTION_DAYS unless a rule keeps them."""
     decisions = apply_retention(
-        archive_store.archive_dir, operations.retention, datetime.now(UTC), config.dry_run
+        archive_store.storage(), operations.retention, datetime.now(UTC), config.dry_run
     )
     deleted = [d.entry.name for d in decisions if not d.keep]
     verb = "would delete" if config.dry_run else "deleted"

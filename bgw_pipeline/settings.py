@@ -57,6 +57,12 @@ class Settings:
     export_path: Path
     import_inbox: Path
     max_import_mb: int
+    s3_enabled: bool = False
+    s3_bucket: str = ""
+    s3_endpoint: str = ""
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    s3_region: str = "us-east-1"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -66,10 +72,19 @@ class Settings:
             export_path=Path(os.environ.get("EXPORT_PATH", "").strip() or DEFAULT_EXPORT_PATH),
             import_inbox=Path(os.environ.get("IMPORT_INBOX", "").strip() or DEFAULT_IMPORT_INBOX),
             max_import_mb=_int("MAX_IMPORT_MB", DEFAULT_MAX_IMPORT_MB, minimum=1),
+            s3_enabled=_bool("S3_ENABLED", False),
+            s3_bucket=os.environ.get("S3_BUCKET", "").strip(),
+            s3_endpoint=os.environ.get("S3_ENDPOINT", "").strip(),
+            s3_access_key=os.environ.get("S3_ACCESS_KEY", "").strip(),
+            s3_secret_key=os.environ.get("S3_SECRET_KEY", "").strip(),
+            s3_region=os.environ.get("S3_REGION", "").strip() or "us-east-1",
         )
 
+    def __repr__(self) -> str:  # never print the S3 secret key
+        return f"Settings(database_url=<hidden>, export_path={self.export_path!s})"
 
-__all__ = ["Settings", "_bool", "load_env_file"]
+
+__all__ = ["OperationsSettings", "Settings", "load_env_file"]
 
 
 DEFAULT_CRON = "0 7 * * *"

@@ -59,7 +59,8 @@ def export_archive(
             config.include_raw_data,
             progress=lambda name, done, total: context.log.info(f"archived {name}: {done}/{total}"),
         )
-    context.log.info(f"archive written: {result.path} ({result.size_bytes} bytes)")
-    return dg.MaterializeResult(
-        metadata=archive_metadata(result), data_version=dg.DataVersion(result.checksum)
-    )
+        location = archive_store.storage().store(result.path)
+    context.log.info(f"archive stored: {location} ({result.size_bytes} bytes)")
+    metadata = archive_metadata(result)
+    metadata["path"] = dg.MetadataValue.path(location)
+    return dg.MaterializeResult(metadata=metadata, data_version=dg.DataVersion(result.checksum))

@@ -14,13 +14,13 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from bgw_pipeline.core.archive_reader import ArchiveLimits, open_archive
-from bgw_pipeline.core.archive_status import archive_in_use, update_status
 from bgw_pipeline.core.database import create_engine
 from bgw_pipeline.core.entities import ALL_ENTITIES
 from bgw_pipeline.core.errors import BgwError
 from bgw_pipeline.core.export import export_database
 from bgw_pipeline.core.importer import ImportFolders, ImportOptions, run_import
 from bgw_pipeline.core.schema import table_for
+from bgw_pipeline.core.storage import ArchiveStorage
 
 ORPHANS = {
     "events": "SELECT count(*) FROM events e WHERE e.game_id IS NOT NULL "
@@ -80,18 +80,20 @@ def _drill(archive: Path, work: Path, report: DrillReport) -> None:
         engine.dispose()
 
 
-def run_restore_drill(archive: Path) -> DrillReport:
-    """Restore `archive` into a scratch database and compare; record the outcome beside it.
+def run_restore_drill(storage: ArchiveStorage, name: str) -> DrillReport:
+    """Restore archive `name` into a scratch database and compare; record the outcome.
 
     Args:
-        archive: the archive to prove.
+        storage: where the archive is.
+        name: the archive's name.
     """
-    report = DrillReport(archive=archive.name)
-    with archive_in_use(archive), tempfile.TemporaryDirectory(prefix="bgw-drill-") as work:
+    report = DrillReport(archive=name)
+    with tempfile.TemporaryDirectory(prefix="bgw-drill-") as work:
         try:
-            _drill(archive, Path(work), report)
+            with storage.reading(name), storage.local_copy(name) as archive:
+                _drill(archive, Path(work), report)
         except BgwError as exc:
             report.problems.append(str(exc))
     report.passed = not report.problems
-    update_status(archive, restorable=report.passed)
+    storage.update_status(name, restorable=report.passed)
     return report

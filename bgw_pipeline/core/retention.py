@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bgw_pipeline.core.archive_status import ArchiveStatus
+from bgw_pipeline.core.storage import ArchiveStatus
 
 
 @dataclass(frozen=True)

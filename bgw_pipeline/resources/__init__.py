@@ -40,9 +40,7 @@ def build_resources() -> dict[str, Any]:
         DATABASE_RESOURCE: BgwDatabase(
             url=_env_or_default("BGW_DATABASE_URL", DEFAULT_DATABASE_URL)
         ),
-        STORE_RESOURCE: ArchiveStore(
-            export_path=_env_or_default("EXPORT_PATH", DEFAULT_EXPORT_PATH)
-        ),
+        STORE_RESOURCE: _archive_store(),
         INBOX_RESOURCE: ImportInbox(
             path=_env_or_default("IMPORT_INBOX", DEFAULT_IMPORT_INBOX),
             max_import_mb=dg.EnvVar.int("MAX_IMPORT_MB")
@@ -51,6 +49,19 @@ def build_resources() -> dict[str, Any]:
         ),
         OPERATIONS_RESOURCE: _operations(OperationsSettings.from_env()),
     }
+
+
+def _archive_store() -> ArchiveStore:
+    s3_enabled = os.environ.get("S3_ENABLED", "").strip().lower() in ("1", "true", "yes", "on")
+    return ArchiveStore(
+        export_path=_env_or_default("EXPORT_PATH", DEFAULT_EXPORT_PATH),
+        s3_enabled=s3_enabled,
+        s3_bucket=_env_or_default("S3_BUCKET", ""),
+        s3_endpoint=_env_or_default("S3_ENDPOINT", ""),
+        s3_access_key=_env_or_default("S3_ACCESS_KEY", ""),
+        s3_secret_key=_env_or_default("S3_SECRET_KEY", ""),
+        s3_region=_env_or_default("S3_REGION", "us-east-1"),
+    )
 
 
 def _operations(settings: OperationsSettings) -> Operations:

@@ -1,4 +1,4 @@
-"""Where archives, staged tables, snapshot files and CSVs live (local disk)."""
+"""Where archives live (a local folder, or S3 when S3_ENABLED), and the local work folders."""
 
 from __future__ import annotations
 
@@ -7,14 +7,25 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
+from bgw_pipeline.core.s3_storage import S3Settings, S3Storage
+from bgw_pipeline.core.storage import ArchiveStorage, LocalStorage
+
 
 class ArchiveStore(dg.ConfigurableResource):
-    """The export folder (EXPORT_PATH): archives at the top, work files in sub-folders."""
+    """Archives in EXPORT_PATH, or in an S3-compatible bucket; work files always local."""
 
-    export_path: str = Field(description="Folder for archives and snapshots (EXPORT_PATH).")
+    export_path: str = Field(description="Local folder for archives and snapshots (EXPORT_PATH).")
+    s3_enabled: bool = Field(default=False, description="Keep archives in S3 (S3_ENABLED).")
+    s3_bucket: str = Field(default="", description="S3_BUCKET")
+    s3_endpoint: str = Field(default="", description="S3_ENDPOINT, e.g. http://minio:9000")
+    s3_access_key: str = Field(default="", description="S3_ACCESS_KEY (secret)")
+    s3_secret_key: str = Field(default="", description="S3_SECRET_KEY (secret)")
+    s3_region: str = Field(default="us-east-1", description="S3_REGION")
+    s3_prefix: str = Field(default="", description="Key prefix for archives in the bucket.")
 
     @property
     def archive_dir(self) -> Path:
+        """Where a new archive is written first (and kept, without S3)."""
         return Path(self.export_path)
 
     @property
@@ -28,3 +39,19 @@ class ArchiveStore(dg.ConfigurableResource):
     @property
     def csv_dir(self) -> Path:
         return Path(self.export_path) / "csv"
+
+    def s3_settings(self) -> S3Settings:
+        return S3Settings(
+            bucket=self.s3_bucket,
+            endpoint=self.s3_endpoint or None,
+            access_key=self.s3_access_key or None,
+            secret_key=self.s3_secret_key or None,
+            region=self.s3_region,
+            prefix=self.s3_prefix,
+        )
+
+    def storage(self) -> ArchiveStorage:
+        """The archive storage this deployment uses."""
+        if self.s3_enabled:
+            return S3Storage(self.s3_settings())
+        return LocalStorage(self.archive_dir)

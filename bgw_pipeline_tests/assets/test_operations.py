@@ -8,7 +8,7 @@ import dagster as dg
 import sqlalchemy as sa
 
 from bgw_pipeline import names
-from bgw_pipeline.core.archive_status import read_status
+from bgw_pipeline.core.storage import LocalStorage
 from bgw_pipeline_tests.dagster_resources import local_definitions
 from bgw_pipeline_tests.factories import small_database
 
@@ -59,8 +59,9 @@ def test_a_shrunk_backup_warns_and_is_not_good(
         Path(r.asset_materializations_for_node(names.EXPORT_ARCHIVE)[0].metadata["path"].value)
         for r in (first, second)
     ]
-    assert read_status(paths[0]).good
-    assert not read_status(paths[1]).good
+    storage = LocalStorage(tmp_path / "exports")
+    assert storage.read_status(paths[0].name).good
+    assert not storage.read_status(paths[1].name).good
 
 
 def test_retention_job_dry_run_then_delete(engine: sa.Engine, db_url: str, tmp_path: Path) -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from bgw_pipeline.core.archive_status import read_status
 from bgw_pipeline.core.export import export_database
 from bgw_pipeline.core.restore_drill import run_restore_drill
+from bgw_pipeline.core.storage import LocalStorage
 from bgw_pipeline_tests.factories import small_database
 
 
@@ -18,11 +18,12 @@ def test_a_good_archive_restores_and_is_marked_restorable(
 ) -> None:
     counts = small_database(engine)
     archive = export_database(engine, tmp_path, include_raw_data=True).path
-    report = run_restore_drill(archive)
+    storage = LocalStorage(archive.parent)
+    report = run_restore_drill(storage, archive.name)
     assert report.passed, report.problems
     assert report.counts == counts
     assert report.restored_checksum == report.checksum
-    assert read_status(archive).restorable is True
+    assert storage.read_status(archive.name).restorable is True
 
 
 def test_a_corrupted_archive_fails_the_drill(engine: sa.Engine, tmp_path: Path) -> None:
@@ -38,7 +39,8 @@ def test_a_corrupted_archive_fails_the_drill(engine: sa.Engine, tmp_path: Path) 
             if info.filename == "games.json":
                 data = data.replace("Громкое".encode(), "Тихое".encode())
             zout.writestr(info, data)
-    report = run_restore_drill(broken)
+    storage = LocalStorage(tmp_path)
+    report = run_restore_drill(storage, broken.name)
     assert not report.passed
     assert any("games.json" in p for p in report.problems), report.problems
-    assert read_status(broken).restorable is False
+    assert storage.read_status(broken.name).restorable is False

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bgw_pipeline.core.archive_catalog import apply_retention, list_archives
 from bgw_pipeline.core.archive_format import archive_name
-from bgw_pipeline.core.archive_status import ArchiveStatus, archive_in_use, update_status
-from bgw_pipeline.core.local_archives import apply_retention, list_archives
 from bgw_pipeline.core.retention import ArchiveEntry, RetentionPolicy, plan_retention
+from bgw_pipeline.core.storage import ArchiveStatus, LocalStorage
 
 NOW = datetime(2026, 6, 30, 12, tzinfo=UTC)
 
@@ -72,15 +72,16 @@ def test_grandfather_father_son() -> None:
 
 def test_dry_run_lists_and_deletes_nothing_then_a_real_run_deletes(tmp_path: Path) -> None:
     names = []
+    storage = LocalStorage(tmp_path)
     for days in (1, 40, 50):
         path = tmp_path / archive_name(NOW - timedelta(days=days))
         path.write_bytes(b"zip")
-        update_status(path, verified=days == 50)
+        storage.update_status(path.name, verified=days == 50)
         names.append(path.name)
-    dry = apply_retention(tmp_path, RetentionPolicy(days=30), NOW, dry_run=True)
+    dry = apply_retention(storage, RetentionPolicy(days=30), NOW, dry_run=True)
     assert [d.entry.name for d in dry if not d.keep] == [names[1]]
     assert all((tmp_path / n).exists() for n in names)
-    apply_retention(tmp_path, RetentionPolicy(days=30), NOW, dry_run=False)
+    apply_retention(storage, RetentionPolicy(days=30), NOW, dry_run=False)
     assert sorted(p.name for p in tmp_path.glob("*.zip")) == sorted([names[0], names[2]])
     assert not (tmp_path / f"{names[1]}.status.json").exists()
 
@@ -88,10 +89,11 @@ def test_dry_run_lists_and_deletes_nothing_then_a_real_run_deletes(tmp_path: Pat
 def test_an_archive_being_imported_is_listed_as_in_use(tmp_path: Path) -> None:
     path = tmp_path / archive_name(NOW - timedelta(days=90))
     path.write_bytes(b"zip")
-    with archive_in_use(path):
-        (entry,) = list_archives(tmp_path)
+    storage = LocalStorage(tmp_path)
+    with storage.reading(path.name):
+        (entry,) = list_archives(storage)
         assert entry.in_use
-        apply_retention(tmp_path, RetentionPolicy(days=30), NOW, dry_run=False)
+        apply_retention(storage, RetentionPolicy(days=30), NOW, dry_run=False)
         assert path.exists()
-    (entry,) = list_archives(tmp_path)
+    (entry,) = list_archives(storage)
     assert not entry.in_use
