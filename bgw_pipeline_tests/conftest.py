@@ -99,3 +99,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "postgres_url" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.postgres)
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """An S3-compatible server process on loopback, shared by the session's tests."""
+    from bgw_pipeline_tests.s3_server import moto_server
+
+    with moto_server() as endpoint:
+        yield endpoint

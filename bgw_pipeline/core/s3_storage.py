@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from boto3.exceptions import S3UploadFailedError
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
@@ -85,6 +86,17 @@ class S3Storage(ArchiveStorage):
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
             message = f"S3 {doing} failed in {self.description}: {code or 'error'}"
+            if code in PERMANENT_CODES:
+                raise ConfigError(message) from None
+            raise StorageError(message) from None
+        except S3UploadFailedError as exc:  # upload_file wraps the service's error
+            cause = exc.__context__
+            code = (
+                cause.response.get("Error", {}).get("Code", "")
+                if isinstance(cause, ClientError)
+                else ""
+            )
+            message = f"S3 {doing} failed in {self.description}: {code or 'upload failed'}"
             if code in PERMANENT_CODES:
                 raise ConfigError(message) from None
             raise StorageError(message) from None
