@@ -9,7 +9,6 @@ from pydantic import Field
 from bgw_pipeline.core.archive_source import archive_source
 from bgw_pipeline.core.errors import BgwError
 from bgw_pipeline.core.importer import ImportFolders, ImportOptions, run_import
-from bgw_pipeline.core.inbox import settle_inbox_file
 from bgw_pipeline.resources import ArchiveStore, BgwDatabase, ImportInbox
 
 
@@ -104,6 +103,7 @@ def import_archive(
         failure = f"{archive.name}: {exc}"
         raise dg.Failure(description=failure) from exc
     finally:
-        moved = settle_inbox_file(archive, import_inbox.folder, succeeded, report_path, failure)
+        inbox = import_inbox.inbox(archive_store.s3_settings())
+        moved = inbox.settle(config.archive, succeeded, report_path, failure)
         if moved is not None:
             context.log.info(f"moved {archive.name} to {moved}")

@@ -3,10 +3,9 @@
 import dagster as dg
 import orjson
 
-from bgw_pipeline.core.import_plan import file_sha256
-from bgw_pipeline.core.inbox import InboxFile, is_settled, scan_inbox
+from bgw_pipeline.core.inbox import is_settled
 from bgw_pipeline.names import IMPORT_INBOX_SENSOR, IMPORT_JOB
-from bgw_pipeline.resources import ImportInbox
+from bgw_pipeline.resources import ArchiveStore, ImportInbox
 
 REMEMBERED_KEYS = 1000  # run keys kept in the cursor, newest last
 
@@ -18,10 +17,6 @@ def _load_cursor(raw: str | None) -> dict[str, list[str] | dict[str, str]]:
     return {"launched": list(data.get("launched", [])), "hashes": dict(data.get("hashes", {}))}
 
 
-def _identity(file: InboxFile) -> str:
-    return f"{file.path}|{file.size}|{file.mtime_ns}"
-
-
 @dg.sensor(
     name=IMPORT_INBOX_SENSOR,
     job_name=IMPORT_JOB,
@@ -29,31 +24,32 @@ def _identity(file: InboxFile) -> str:
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def import_inbox_sensor(
-    context: dg.SensorEvaluationContext, import_inbox: ImportInbox
+    context: dg.SensorEvaluationContext, import_inbox: ImportInbox, archive_store: ArchiveStore
 ) -> dg.SensorResult | dg.SkipReason:
     """Import each archive dropped in the inbox once: a dry run, or an apply from apply/."""
     cursor = _load_cursor(context.cursor)
     launched: list[str] = cursor["launched"]  # type: ignore[assignment]
     known_hashes: dict[str, str] = cursor["hashes"]  # type: ignore[assignment]
-    files = scan_inbox(import_inbox.folder)
+    inbox = import_inbox.inbox(archive_store.s3_settings())
+    files = inbox.scan()
     if not files:
-        return dg.SkipReason(f"no archive waiting in {import_inbox.folder}")
+        return dg.SkipReason(f"no archive waiting in {inbox.description}")
 
     requests: list[dg.RunRequest] = []
     notes: list[str] = []
     hashes: dict[str, str] = {}
     for file in files:
         if not is_settled(file, import_inbox.settle_seconds):
-            notes.append(f"{file.path.name}: still being written, waiting")
+            notes.append(f"{file.name}: still being written, waiting")
             continue
-        identity = _identity(file)
-        sha = known_hashes.get(identity) or file_sha256(file.path)
+        identity = file.identity
+        sha = known_hashes.get(identity) or inbox.sha256(file)
         hashes[identity] = sha
         mode = "apply" if file.apply else "dry_run"
         run_key = f"{mode}:{sha}"
         if run_key in launched:
             notes.append(
-                f"{file.path.name}: these bytes were already imported ({mode}, sha256 {sha[:12]}); "
+                f"{file.name}: these bytes were already imported ({mode}, sha256 {sha[:12]}); "
                 "no second run — remove the file"
             )
             continue
@@ -64,14 +60,14 @@ def import_inbox_sensor(
                 run_config={
                     "ops": {
                         "import_archive": {
-                            "config": {"archive": str(file.path), "dry_run": not file.apply}
+                            "config": {"archive": file.location, "dry_run": not file.apply}
                         }
                     }
                 },
                 tags={
                     "bgw/archive_sha256": sha,
                     "bgw/import_mode": mode,
-                    "bgw/inbox_file": file.path.name,
+                    "bgw/inbox_file": file.name,
                 },
             )
         )

@@ -1,18 +1,21 @@
-"""The import inbox folder: which files are ready, and where they go after their run.
+"""The import inbox: which files are ready, and where they go after their run.
 
-IMPORT_INBOX/*.zip are imported as dry runs, IMPORT_INBOX/apply/*.zip are applied.
-After its run a file moves to IMPORT_INBOX/processed/ or IMPORT_INBOX/failed/, with its
-report next to it as `<name>.report.json`.
+`<inbox>/*.zip` are imported as dry runs, `<inbox>/apply/*.zip` are applied. After its
+run a file moves to `<inbox>/processed/` or `<inbox>/failed/`, with its report next to it
+as `<name>.report.json`. The inbox is a local folder or an `s3://bucket/prefix/`.
 """
 
 from __future__ import annotations
 
 import shutil
 import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
+
+from bgw_pipeline.core.import_plan import file_sha256
 
 APPLY_DIR = "apply"
 PROCESSED_DIR = "processed"
@@ -24,24 +27,15 @@ DEFAULT_SETTLE_SECONDS = 5.0
 class InboxFile:
     """A file found in the inbox."""
 
-    path: Path
+    location: str
+    name: str
     apply: bool
     size: int
     mtime_ns: int
 
-
-def scan_inbox(inbox: Path) -> list[InboxFile]:
-    """Files waiting in the inbox and its apply/ folder, oldest first (hidden files skipped)."""
-    found = []
-    for folder, apply in ((inbox, False), (inbox / APPLY_DIR, True)):
-        if not folder.is_dir():
-            continue
-        for path in folder.iterdir():
-            if path.name.startswith(".") or not path.is_file() or path.is_symlink():
-                continue
-            stat = path.stat()
-            found.append(InboxFile(path, apply, stat.st_size, stat.st_mtime_ns))
-    return sorted(found, key=lambda f: (f.mtime_ns, f.path.name))
+    @property
+    def identity(self) -> str:
+        return f"{self.location}|{self.size}|{self.mtime_ns}"
 
 
 def is_settled(file: InboxFile, settle_seconds: float, now: float | None = None) -> bool:
@@ -50,49 +44,79 @@ def is_settled(file: InboxFile, settle_seconds: float, now: float | None = None)
     return now - file.mtime_ns / 1e9 >= settle_seconds and file.size > 0
 
 
-def _free_name(folder: Path, name: str) -> Path:
-    candidate = folder / name
-    counter = 1
-    while candidate.exists():
-        candidate = folder / f"{Path(name).stem}_{counter}{Path(name).suffix}"
-        counter += 1
-    return candidate
+def failure_report(name: str, failure: str | None) -> bytes:
+    body = {"success": False, "errors": [failure or "import failed"], "archive": name}
+    return orjson.dumps(body, option=orjson.OPT_INDENT_2)
 
 
-def _is_inbox_file(archive: Path, inbox: Path) -> bool:
-    try:
-        parent = archive.resolve().parent
-        return parent in (inbox.resolve(), (inbox / APPLY_DIR).resolve())
-    except OSError:
-        return False
+class Inbox(ABC):
+    """Where archives to import are dropped."""
+
+    description: str
+
+    @abstractmethod
+    def scan(self) -> list[InboxFile]:
+        """Files waiting in the inbox and its apply/ folder, oldest first."""
+
+    @abstractmethod
+    def sha256(self, file: InboxFile) -> str: ...
+
+    @abstractmethod
+    def settle(
+        self, location: str, succeeded: bool, report: Path | None, failure: str | None
+    ) -> str | None:
+        """Move a file of this inbox to processed/ or failed/ with its report.
+
+        Returns where it went, or None when `location` is not a file of this inbox.
+        """
 
 
-def settle_inbox_file(
-    archive: Path,
-    inbox: Path,
-    succeeded: bool,
-    report_path: Path | None,
-    failure: str | None = None,
-) -> Path | None:
-    """Move an inbox file to processed/ or failed/ with its report; other paths are left.
+class LocalInbox(Inbox):
+    """An inbox folder on local disk (IMPORT_INBOX)."""
 
-    Args:
-        archive: the file an import run read.
-        inbox: IMPORT_INBOX.
-        succeeded: where it goes.
-        report_path: the import report to copy next to it, if one was written.
-        failure: the refusal message, written as the report when there is none.
-    """
-    if not archive.exists() or not _is_inbox_file(archive, inbox):
-        return None
-    folder = inbox / (PROCESSED_DIR if succeeded else FAILED_DIR)
-    folder.mkdir(parents=True, exist_ok=True)
-    target = _free_name(folder, archive.name)
-    shutil.move(str(archive), target)
-    report_target = target.with_name(target.name + ".report.json")
-    if report_path is not None and report_path.exists():
-        shutil.copyfile(report_path, report_target)
-    else:
-        body = {"success": False, "errors": [failure or "import failed"], "archive": archive.name}
-        report_target.write_bytes(orjson.dumps(body, option=orjson.OPT_INDENT_2))
-    return target
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.description = str(folder)
+
+    def scan(self) -> list[InboxFile]:
+        found = []
+        for folder, apply in ((self.folder, False), (self.folder / APPLY_DIR, True)):
+            if not folder.is_dir():
+                continue
+            for path in folder.iterdir():
+                if path.name.startswith(".") or not path.is_file() or path.is_symlink():
+                    continue
+                stat = path.stat()
+                found.append(InboxFile(str(path), path.name, apply, stat.st_size, stat.st_mtime_ns))
+        return sorted(found, key=lambda f: (f.mtime_ns, f.name))
+
+    def sha256(self, file: InboxFile) -> str:
+        return file_sha256(Path(file.location))
+
+    def _owns(self, path: Path) -> bool:
+        try:
+            parent = path.resolve().parent
+            return parent in (self.folder.resolve(), (self.folder / APPLY_DIR).resolve())
+        except OSError:
+            return False
+
+    def settle(
+        self, location: str, succeeded: bool, report: Path | None, failure: str | None
+    ) -> str | None:
+        archive = Path(location)
+        if location.startswith("s3://") or not archive.exists() or not self._owns(archive):
+            return None
+        folder = self.folder / (PROCESSED_DIR if succeeded else FAILED_DIR)
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / archive.name
+        counter = 1
+        while target.exists():
+            target = folder / f"{archive.stem}_{counter}{archive.suffix}"
+            counter += 1
+        shutil.move(str(archive), target)
+        report_target = target.with_name(target.name + ".report.json")
+        if report is not None and report.exists():
+            shutil.copyfile(report, report_target)
+        else:
+            report_target.write_bytes(failure_report(archive.name, failure))
+        return str(target)

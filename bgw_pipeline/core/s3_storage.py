@@ -67,7 +67,7 @@ class S3Storage(ArchiveStorage):
             raise ConfigError("S3_ENABLED is true but S3_BUCKET is empty")
         self.settings = settings
         self.description = f"s3://{settings.bucket}/{settings.prefix}"
-        self._client = client or boto3.client(
+        self.client = client or boto3.client(
             "s3",
             endpoint_url=settings.endpoint or None,
             aws_access_key_id=settings.access_key or None,
@@ -80,7 +80,7 @@ class S3Storage(ArchiveStorage):
         return f"{self.settings.prefix}{name}"
 
     @contextmanager
-    def _errors(self, doing: str) -> Iterator[None]:
+    def errors(self, doing: str) -> Iterator[None]:
         try:
             yield
         except ClientError as exc:
@@ -110,8 +110,8 @@ class S3Storage(ArchiveStorage):
 
     def list_archives(self) -> list[StoredArchive]:
         found = []
-        with self._errors("listing"):
-            pages = self._client.get_paginator("list_objects_v2").paginate(
+        with self.errors("listing"):
+            pages = self.client.get_paginator("list_objects_v2").paginate(
                 Bucket=self.settings.bucket, Prefix=self.settings.prefix
             )
             for page in pages:
@@ -126,13 +126,13 @@ class S3Storage(ArchiveStorage):
     def store(self, local: Path) -> str:
         sha = _sha256(local)
         key = self._key(local.name)
-        with self._errors(f"upload of {local.name}"):
-            self._client.upload_file(
+        with self.errors(f"upload of {local.name}"):
+            self.client.upload_file(
                 str(local), self.settings.bucket, key,
                 ExtraArgs={"Metadata": {"sha256": sha}, "ContentType": "application/zip"},
                 Config=MULTIPART,
             )  # fmt: skip
-            head = self._client.head_object(Bucket=self.settings.bucket, Key=key)
+            head = self.client.head_object(Bucket=self.settings.bucket, Key=key)
         if head["ContentLength"] != local.stat().st_size or head["Metadata"].get("sha256") != sha:
             raise StorageError(f"upload of {local.name} did not verify (size or SHA-256 differ)")
         local.unlink()  # with S3 on, archives live only in the bucket (TestOps)
@@ -144,8 +144,8 @@ class S3Storage(ArchiveStorage):
 
     def _read_object(self, key: str) -> bytes | None:
         try:
-            with self._errors(f"read of {key}"):
-                body = self._client.get_object(Bucket=self.settings.bucket, Key=self._key(key))
+            with self.errors(f"read of {key}"):
+                body = self.client.get_object(Bucket=self.settings.bucket, Key=self._key(key))
                 return bytes(body["Body"].read())
         except StorageError:
             if self._exists(key):
@@ -154,23 +154,23 @@ class S3Storage(ArchiveStorage):
 
     def _exists(self, key: str) -> bool:
         try:
-            self._client.head_object(Bucket=self.settings.bucket, Key=self._key(key))
+            self.client.head_object(Bucket=self.settings.bucket, Key=self._key(key))
         except ClientError:
             return False
         return True
 
     def _write_object(self, key: str, data: bytes) -> None:
-        with self._errors(f"write of {key}"):
-            self._client.put_object(Bucket=self.settings.bucket, Key=self._key(key), Body=data)
+        with self.errors(f"write of {key}"):
+            self.client.put_object(Bucket=self.settings.bucket, Key=self._key(key), Body=data)
 
     def _delete_object(self, key: str) -> None:
-        with self._errors(f"delete of {key}"):
-            self._client.delete_object(Bucket=self.settings.bucket, Key=self._key(key))
+        with self.errors(f"delete of {key}"):
+            self.client.delete_object(Bucket=self.settings.bucket, Key=self._key(key))
 
     def _list_keys(self, prefix: str) -> list[tuple[str, float]]:
         keys = []
-        with self._errors("listing"):
-            pages = self._client.get_paginator("list_objects_v2").paginate(
+        with self.errors("listing"):
+            pages = self.client.get_paginator("list_objects_v2").paginate(
                 Bucket=self.settings.bucket, Prefix=self._key(prefix)
             )
             for page in pages:
@@ -191,8 +191,8 @@ class S3Storage(ArchiveStorage):
             raise NotFoundError(f"no archive {self.location(name)}")
         with temporary_download() as folder:
             target = folder / name
-            with self._errors(f"download of {name}"):
-                self._client.download_file(self.settings.bucket, self._key(name), str(target))
+            with self.errors(f"download of {name}"):
+                self.client.download_file(self.settings.bucket, self._key(name), str(target))
             yield target
 
 
