@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import dagster as dg
+import sqlalchemy as sa
 
 from bgw_pipeline.core.errors import BgwError, TransientError
 from bgw_pipeline.resources import Operations
@@ -14,7 +15,13 @@ def retry_transient(context: dg.OpExecutionContext, operations: Operations) -> I
     """Retry a transient failure with backoff and jitter; fail bad input at once."""
     schedule = operations.retry
     try:
-        yield
+        try:
+            yield
+        except (sa.exc.OperationalError, TimeoutError, ConnectionError) as exc:
+            # A dropped connection or a timeout in the middle of a read: worth another try.
+            # Only the driver's first line is kept: the statement may hold data.
+            first_line = str(getattr(exc, "orig", exc)).strip().splitlines()[:1]
+            raise TransientError(f"{type(exc).__name__}: {' '.join(first_line)}") from None
     except TransientError as exc:
         tries = context.retry_number + 1
         if tries >= schedule.max_tries:
