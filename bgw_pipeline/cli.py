@@ -99,13 +99,10 @@ def _cmd_import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _s3(settings: Settings) -> S3Settings:
-    return S3Settings(
-        bucket=settings.s3_bucket,
-        endpoint=settings.s3_endpoint or None,
-        access_key=settings.s3_access_key or None,
-        secret_key=settings.s3_secret_key or None,
-        region=settings.s3_region,
-    )
+    return S3Settings.from_values(
+        settings.s3_bucket, settings.s3_endpoint, settings.s3_access_key,
+        settings.s3_secret_key, settings.s3_region,
+    )  # fmt: skip
 
 
 def _cmd_import_undo(args: argparse.Namespace, settings: Settings) -> int:

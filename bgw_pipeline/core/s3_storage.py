@@ -8,7 +8,6 @@ refused credentials, which no retry can fix. Secrets never appear in messages.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bgw_pipeline.core.errors import ConfigError, NotFoundError, TransientError
+from bgw_pipeline.core.import_plan import file_sha256
 from bgw_pipeline.core.storage import (
     STATUS_SUFFIX,
     ArchiveStorage,
@@ -50,13 +50,13 @@ class S3Settings:
     region: str = "us-east-1"
     prefix: str = ""
 
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    @classmethod
+    def from_values(
+        cls, bucket: str, endpoint: str, access_key: str, secret_key: str, region: str
+    ) -> S3Settings:
+        """From configuration strings, where empty means "not set"."""
+        return cls(bucket, endpoint or None, access_key or None, secret_key or None,
+                   region or "us-east-1")  # fmt: skip
 
 
 class S3Storage(ArchiveStorage):
@@ -124,7 +124,7 @@ class S3Storage(ArchiveStorage):
         return found
 
     def store(self, local: Path) -> str:
-        sha = _sha256(local)
+        sha = file_sha256(local)
         key = self._key(local.name)
         with self.errors(f"upload of {local.name}"):
             self.client.upload_file(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import dagster as dg
@@ -41,14 +42,10 @@ class ArchiveStore(dg.ConfigurableResource):
         return Path(self.export_path) / "csv"
 
     def s3_settings(self) -> S3Settings:
-        return S3Settings(
-            bucket=self.s3_bucket,
-            endpoint=self.s3_endpoint or None,
-            access_key=self.s3_access_key or None,
-            secret_key=self.s3_secret_key or None,
-            region=self.s3_region,
-            prefix=self.s3_prefix,
+        settings = S3Settings.from_values(
+            self.s3_bucket, self.s3_endpoint, self.s3_access_key, self.s3_secret_key, self.s3_region
         )
+        return replace(settings, prefix=self.s3_prefix)
 
     def storage(self) -> ArchiveStorage:
         """The archive storage this deployment uses."""
