@@ -7,7 +7,7 @@ export DAGSTER_HOME := $(CURDIR)/.dagster_home
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test ui lint format demo-db export clean
+.PHONY: run test ui api lint format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ test: $(TEST_STAMP)
 ui: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/bgw demo-db --if-empty
 	$(BIN)/dagster dev -m bgw_pipeline.definitions -p 3000
+
+## api: the BGW export HTTP API and web page on API_PORT (8000), same DAGSTER_HOME as ui
+api: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/bgw demo-db --if-empty
+	$(BIN)/uvicorn bgw_pipeline.api:app --host 0.0.0.0 --port $${API_PORT:-8000}
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .

@@ -5,6 +5,7 @@ from pydantic import Field
 
 from bgw_pipeline.core.csv_export import write_price_history_csv_file
 from bgw_pipeline.core.errors import BgwError
+from bgw_pipeline.core.ledger import record_export
 from bgw_pipeline.resources import ArchiveStore, BgwDatabase
 
 
@@ -30,6 +31,7 @@ def price_history_csv(
             )
     except BgwError as exc:  # bad game id or days: say so, never retry
         raise dg.Failure(description=str(exc)) from exc
+    record_export(archive_store.archive_dir, "csv", "success", path.stat().st_size)
     context.log.info(f"{rows} price rows written to {path}")
     return dg.Output(
         str(path),

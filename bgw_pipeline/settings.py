@@ -63,6 +63,7 @@ class Settings:
     s3_access_key: str = ""
     s3_secret_key: str = ""
     s3_region: str = "us-east-1"
+    api_exports_per_hour: int = 10
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -78,6 +79,7 @@ class Settings:
             s3_access_key=os.environ.get("S3_ACCESS_KEY", "").strip(),
             s3_secret_key=os.environ.get("S3_SECRET_KEY", "").strip(),
             s3_region=os.environ.get("S3_REGION", "").strip() or "us-east-1",
+            api_exports_per_hour=_int("API_EXPORTS_PER_HOUR", 10, minimum=1),
         )
 
     def __repr__(self) -> str:  # never print the S3 secret key

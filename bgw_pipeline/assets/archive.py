@@ -5,6 +5,7 @@ from pydantic import Field
 
 from bgw_pipeline.core.entities import entities_for
 from bgw_pipeline.core.export import ExportResult, write_archive_file
+from bgw_pipeline.core.ledger import record_export
 from bgw_pipeline.core.staging import StagedTables
 from bgw_pipeline.names import ARCHIVE_GROUP, EXPORT_ARCHIVE, EXTRACT_KEYS
 from bgw_pipeline.resources import ArchiveStore, Operations
@@ -60,6 +61,7 @@ def export_archive(
             progress=lambda name, done, total: context.log.info(f"archived {name}: {done}/{total}"),
         )
         location = archive_store.storage().store(result.path)
+        record_export(archive_store.archive_dir, "full", "success", result.size_bytes)
     context.log.info(f"archive stored: {location} ({result.size_bytes} bytes)")
     metadata = archive_metadata(result)
     metadata["path"] = dg.MetadataValue.path(location)

@@ -1,0 +1,94 @@
+"""The archive list and downloads for people and scripts, health, and metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from sqlalchemy import text
+
+from bgw_pipeline.api import context
+from bgw_pipeline.api.files import stream_from
+from bgw_pipeline.api.metrics import BgwCollector
+from bgw_pipeline.core.archive_catalog import list_archives
+from bgw_pipeline.core.storage import check_archive_name
+
+router = APIRouter(tags=["backups"])
+
+
+@router.get("/api/v1/export/backups", summary="The archives, newest first")
+async def backups() -> JSONResponse:
+    """Name, time, size, status and download URL of every archive."""
+
+    def listing() -> dict[str, object]:
+        entries = list_archives(context.storage())
+        items = [
+            {
+                "name": e.name,
+                "created_at": e.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "size_bytes": e.size_bytes,
+                "verified": e.status.verified,
+                "restorable": e.status.restorable,
+                "good": e.status.good,
+                "download_url": f"/api/v1/export/backups/{e.name}",
+            }
+            for e in entries
+        ]
+        return {
+            "count": len(items),
+            "total_bytes": sum(e.size_bytes for e in entries),
+            "archives": items,
+        }
+
+    return JSONResponse(await run_in_threadpool(listing))
+
+
+@router.get(
+    "/api/v1/export/backups/{name}",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/zip": {}}}, 404: {"description": "No such archive"}},
+    summary="Download one archive",
+)
+async def download(name: str) -> StreamingResponse:
+    """Only plain archive names are served: no paths, so no escape from the archive folder."""
+    check_archive_name(name)
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    return StreamingResponse(
+        stream_from(context.storage().local_copy(name)),
+        media_type="application/zip",
+        headers=headers,
+    )
+
+
+def _metrics_text() -> bytes:
+    registry = CollectorRegistry()
+    registry.register(BgwCollector(context.settings().export_path, context.storage()))
+    return generate_latest(registry)
+
+
+@router.get("/metrics", response_class=PlainTextResponse, tags=["metrics"], summary="Prometheus")
+@router.get("/api/v1/export/metrics", response_class=PlainTextResponse, tags=["metrics"])
+async def metrics() -> PlainTextResponse:
+    """Export and import counters and the age of the newest good backup."""
+    body = await run_in_threadpool(_metrics_text)
+    return PlainTextResponse(body, media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/health", tags=["health"], summary="Liveness and database reachability")
+async def health() -> JSONResponse:
+    """200 when the API answers and the database is reachable, 503 otherwise."""
+
+    def probe() -> bool:
+        try:
+            with context.connection() as conn:
+                conn.execute(text("SELECT 1"))  # type: ignore[attr-defined]
+            return True
+        except Exception:  # noqa: BLE001 - any failure means "not healthy"
+            return False
+
+    ok = await run_in_threadpool(probe)
+    return JSONResponse(
+        {"status": "ok" if ok else "degraded", "database": "ok" if ok else "unreachable"},
+        status_code=200 if ok else 503,
+    )

@@ -1,0 +1,55 @@
+"""What every handler needs: the settings, the database, the archive storage."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+
+from sqlalchemy.engine import Engine
+
+from bgw_pipeline.api.limits import RateLimiter
+from bgw_pipeline.core.archive_reader import ArchiveLimits
+from bgw_pipeline.core.database import create_engine
+from bgw_pipeline.core.s3_storage import S3Settings, S3Storage
+from bgw_pipeline.core.storage import ArchiveStorage, LocalStorage
+from bgw_pipeline.settings import Settings
+
+EXPORT_TIMEOUT_SECONDS = 300
+
+
+@cache
+def settings() -> Settings:
+    return Settings.from_env()
+
+
+@cache
+def export_limiter() -> RateLimiter:
+    return RateLimiter(limit=settings().api_exports_per_hour, window=3600)
+
+
+@cache
+def engine() -> Engine:
+    return create_engine(settings().database_url)
+
+
+def limits() -> ArchiveLimits:
+    return ArchiveLimits(max_archive_bytes=settings().max_import_mb * 1024 * 1024)
+
+
+def s3_settings() -> S3Settings:
+    s = settings()
+    return S3Settings.from_values(s.s3_bucket, s.s3_endpoint, s.s3_access_key, s.s3_secret_key,
+                                  s.s3_region)  # fmt: skip
+
+
+def storage() -> ArchiveStorage:
+    if settings().s3_enabled:
+        return S3Storage(s3_settings())
+    return LocalStorage(settings().export_path)
+
+
+@contextmanager
+def connection() -> Iterator[object]:
+    with engine().connect() as conn:
+        yield conn

@@ -1,0 +1,102 @@
+"""The API document's export and import endpoints (/api/v1/export/full, /summary)."""
+
+from __future__ import annotations
+
+import asyncio
+import zipfile
+from pathlib import Path
+
+import orjson
+from fastapi import APIRouter, File, Query, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+from bgw_pipeline.api import context
+from bgw_pipeline.api.errors import json_error
+from bgw_pipeline.api.files import save_upload, stream_from, temporary_folder
+from bgw_pipeline.api.limits import client_ip
+from bgw_pipeline.api.runs import run_backup, run_import
+from bgw_pipeline.core.archive_reader import open_archive
+from bgw_pipeline.core.archive_summary import summarize_archive
+from bgw_pipeline.core.importer import ImportFolders
+
+router = APIRouter(prefix="/api/v1/export", tags=["export"])
+ERRORS = {
+    400: {"description": "Not a ZIP archive, or the archive is refused (the detail says why)"},
+    413: {"description": "The upload is over the size limit (100 MB by default)"},
+    429: {"description": "More than 10 exports an hour from this IP; see Retry-After"},
+    504: {"description": "The export took longer than 5 minutes"},
+}
+
+
+@router.get(
+    "/full",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/zip": {}}}, **ERRORS},
+    summary="Full export: a fresh ZIP archive of every table",
+)
+async def export_full(request: Request, include_raw_data: bool = False) -> Response:
+    """Runs backup_job (it shows in the Dagster UI) and streams the archive it made."""
+    wait = context.export_limiter().check(client_ip(request))
+    if wait is not None:
+        return json_error(429, "more than 10 exports an hour from this address; try later",
+                          {"Retry-After": str(int(wait))})  # fmt: skip
+    try:
+        outcome = await asyncio.wait_for(
+            run_in_threadpool(run_backup, include_raw_data), context.EXPORT_TIMEOUT_SECONDS
+        )
+    except TimeoutError:
+        return json_error(504, "the export took longer than 5 minutes; it goes on as a Dagster run")
+    if not outcome.success:
+        return json_error(500, f"{outcome.error} (run {outcome.run_id})")
+    name = str(outcome.metadata["archive_name"])
+    headers = {
+        "Content-Disposition": f'attachment; filename="{name}"',
+        "X-BGW-Checksum": str(outcome.metadata["checksum"]),
+        "X-BGW-Run-Id": outcome.run_id,
+    }
+    body = stream_from(context.storage().local_copy(name))
+    return StreamingResponse(body, media_type="application/zip", headers=headers)
+
+
+def _zip_upload(upload: UploadFile, folder: Path) -> Path:
+    path = save_upload(upload, folder)
+    if path.stat().st_size == 0 or not zipfile.is_zipfile(path):
+        raise_not_zip(upload.filename)
+    return path
+
+
+def raise_not_zip(name: str | None) -> None:
+    from bgw_pipeline.core.errors import ArchiveError
+
+    raise ArchiveError(f"{name or 'the upload'} is not a ZIP archive: only ZIP archives import")
+
+
+@router.post("/full", responses=ERRORS, summary="Import an archive (a dry run by default)")
+async def import_full(
+    file: UploadFile = File(..., description="The ZIP archive"),
+    dry_run: bool = Query(True, description="Only report what would change"),
+) -> Response:
+    """Runs import_archive_job on the upload and answers with its report."""
+    with temporary_folder() as tmp:
+        path = await run_in_threadpool(_zip_upload, file, Path(tmp))
+        outcome = await run_in_threadpool(run_import, path, dry_run)
+    import_id = outcome.metadata.get("import_id")
+    if import_id:
+        report = ImportFolders(context.settings().export_path).reports / f"{import_id}.json"
+        if report.exists():
+            return JSONResponse(orjson.loads(report.read_bytes()))
+    return json_error(400, outcome.error or "the import failed")
+
+
+@router.post("/summary", responses=ERRORS, summary="Analyse an archive without importing it")
+async def summary(file: UploadFile = File(..., description="The ZIP archive")) -> JSONResponse:
+    """Version, contents, compatibility and a preview, as the API document shows."""
+
+    def analyse(folder: Path) -> dict[str, object]:
+        path = _zip_upload(file, folder)
+        with open_archive(path, context.limits()) as reader:
+            return summarize_archive(reader, path.stat().st_size)
+
+    with temporary_folder() as tmp:
+        return JSONResponse(await run_in_threadpool(analyse, Path(tmp)))

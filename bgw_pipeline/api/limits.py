@@ -1,0 +1,88 @@
+"""Request limits: upload size (413 before the body is read), exports per IP (429)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict, deque
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bgw_pipeline.api.errors import json_error
+
+UPLOAD_PATHS = ("/api/v1/export/full", "/api/v1/export/summary")
+MULTIPART_OVERHEAD = 64 * 1024
+
+
+class UploadTooLarge(Exception):
+    """The request body passed the upload limit while it was being received."""
+
+
+class UploadLimitMiddleware:
+    """Refuse uploads over the limit: by Content-Length at once, else while streaming."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    def _limit_message(self) -> str:
+        return f"the upload is larger than the {self.max_bytes // (1024 * 1024)} MB limit"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "POST"
+            or scope["path"] not in UPLOAD_PATHS
+        ):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length")
+        if (
+            declared is not None
+            and declared.isdigit()
+            and int(declared) > self.max_bytes + MULTIPART_OVERHEAD
+        ):
+            await json_error(413, self._limit_message())(scope, receive, send)
+            return
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes + MULTIPART_OVERHEAD:
+                raise UploadTooLarge(self._limit_message())
+            return message
+
+        try:
+            await self.app(scope, counting_receive, send)
+        except UploadTooLarge as exc:
+            await json_error(413, str(exc))(scope, receive, send)
+
+
+class RateLimiter:
+    """At most `limit` events per `window` seconds per key (the client's IP)."""
+
+    def __init__(self, limit: int = 10, window: float = 3600.0) -> None:
+        self.limit = limit
+        self.window = window
+        self._events: dict[str, deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def check(self, key: str, now: float | None = None) -> float | None:
+        """Record an event; None if allowed, else the seconds until the next is allowed."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            events = self._events[key]
+            while events and now - events[0] >= self.window:
+                events.popleft()
+            if len(events) >= self.limit:
+                return max(1.0, self.window - (now - events[0]))
+            events.append(now)
+            return None
+
+
+def client_ip(request: Any) -> str:
+    return request.client.host if request.client else "unknown"

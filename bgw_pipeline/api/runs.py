@@ -1,0 +1,81 @@
+"""Running the export and import jobs for HTTP callers: same jobs, same instance, same UI.
+
+Each request becomes a Dagster run on the instance in DAGSTER_HOME, so runs started from
+the HTTP API show in the Dagster UI next to scheduled and sensor-started ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from bgw_pipeline.names import BACKUP_JOB, EXPORT_ARCHIVE, IMPORT_JOB
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What a run produced, or why it failed."""
+
+    run_id: str
+    success: bool
+    metadata: dict[str, Any]
+    error: str | None = None
+
+
+@cache
+def _definitions() -> dg.Definitions:
+    from bgw_pipeline.definitions import defs
+
+    return defs
+
+
+def _instance() -> dg.DagsterInstance:
+    return dg.DagsterInstance.get()
+
+
+def _failure(result: dg.ExecuteInProcessResult, step: str) -> tuple[str, dict[str, Any]]:
+    data = result.failure_data_for_node(step)
+    if data is None:
+        return "the run failed", {}
+    user = data.user_failure_data
+    metadata = {k: v.value for k, v in (user.metadata if user else {}).items()}
+    fallback = data.error.message if data.error else ""
+    description = (user.description if user else None) or fallback
+    return str(description).strip(), metadata
+
+
+def run_backup(include_raw_data: bool) -> RunOutcome:
+    """backup_job with the API's include_raw_data; its archive's metadata on success."""
+    job = _definitions().resolve_job_def(BACKUP_JOB)
+    config = {"ops": {EXPORT_ARCHIVE: {"config": {"include_raw_data": include_raw_data}}}}
+    with _instance() as instance:
+        result = job.execute_in_process(
+            run_config=config, instance=instance, raise_on_error=False, tags={"bgw/trigger": "http"}
+        )
+    if not result.success:
+        return RunOutcome(
+            result.run_id, False, {}, "backup_job failed; see the run in the Dagster UI"
+        )
+    materialization = result.asset_materializations_for_node(EXPORT_ARCHIVE)[-1]
+    metadata = {k: v.value for k, v in materialization.metadata.items()}
+    return RunOutcome(result.run_id, True, metadata)
+
+
+def run_import(archive: Path, dry_run: bool) -> RunOutcome:
+    """import_archive_job for an uploaded archive."""
+    job = _definitions().resolve_job_def(IMPORT_JOB)
+    config = {"ops": {"import_archive": {"config": {"archive": str(archive), "dry_run": dry_run}}}}
+    with _instance() as instance:
+        result = job.execute_in_process(
+            run_config=config, instance=instance, raise_on_error=False, tags={"bgw/trigger": "http"}
+        )
+    if result.success:
+        return RunOutcome(
+            result.run_id, True, {"import_id": result.output_for_node("import_archive")}
+        )
+    message, metadata = _failure(result, "import_archive")
+    return RunOutcome(result.run_id, False, metadata, message)

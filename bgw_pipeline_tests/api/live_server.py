@@ -1,0 +1,54 @@
+"""The API as a real server process on loopback, with its own database and folders."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from bgw_pipeline_tests.s3_server import free_port
+
+
+def server_env(root: Path, db_url: str, **extra: str) -> dict[str, str]:
+    (root / "home").mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "BGW_DATABASE_URL": db_url,
+        "EXPORT_PATH": str(root / "exports"),
+        "IMPORT_INBOX": str(root / "inbox"),
+        "DAGSTER_HOME": str(root / "home"),
+        "RETRY_MAX_TRIES": "1",
+    }
+    env.update(extra)
+    return env
+
+
+@contextmanager
+def live_server(env: dict[str, str], cwd: Path) -> Iterator[str]:
+    """uvicorn serving bgw_pipeline.api:app on 127.0.0.1; yields the base URL."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "bgw_pipeline.api:app", "--host", "127.0.0.1",
+         "--port", str(port)],
+        env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/openapi.json", timeout=2)
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"API did not start: {process.stderr.read()!r}") from None
+                time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
