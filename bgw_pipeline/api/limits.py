@@ -47,19 +47,29 @@ class UploadLimitMiddleware:
             await json_error(413, self._limit_message())(scope, receive, send)
             return
         received = 0
+        answered = False
 
         async def counting_receive() -> Message:
-            nonlocal received
+            nonlocal received, answered
             message = await receive()
             received += len(message.get("body", b""))
             if received > self.max_bytes + MULTIPART_OVERHEAD:
+                if not answered:
+                    # Answer now: the body parser would turn any exception into a 400.
+                    answered = True
+                    await json_error(413, self._limit_message())(scope, receive, send)
                 raise UploadTooLarge(self._limit_message())
             return message
 
+        async def guarded_send(message: Message) -> None:
+            if not answered:
+                await send(message)
+
         try:
-            await self.app(scope, counting_receive, send)
-        except UploadTooLarge as exc:
-            await json_error(413, str(exc))(scope, receive, send)
+            await self.app(scope, counting_receive, guarded_send)
+        except UploadTooLarge:
+            if not answered:
+                await json_error(413, self._limit_message())(scope, receive, send)
 
 
 class RateLimiter:

@@ -28,8 +28,14 @@ def server_env(root: Path, db_url: str, **extra: str) -> dict[str, str]:
     return env
 
 
+class ServerURL(str):
+    """The base URL, carrying the server's process id."""
+
+    pid: int
+
+
 @contextmanager
-def live_server(env: dict[str, str], cwd: Path) -> Iterator[str]:
+def live_server(env: dict[str, str], cwd: Path) -> Iterator[ServerURL]:
     """uvicorn serving bgw_pipeline.api:app on 127.0.0.1; yields the base URL."""
     port = free_port()
     process = subprocess.Popen(
@@ -37,7 +43,8 @@ def live_server(env: dict[str, str], cwd: Path) -> Iterator[str]:
          "--port", str(port)],
         env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
+    base = ServerURL(f"http://127.0.0.1:{port}")
+    base.pid = process.pid
     try:
         deadline = time.monotonic() + 60
         while True:
