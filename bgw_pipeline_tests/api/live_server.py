@@ -38,10 +38,12 @@ class ServerURL(str):
 def live_server(env: dict[str, str], cwd: Path) -> Iterator[ServerURL]:
     """uvicorn serving bgw_pipeline.api:app on 127.0.0.1; yields the base URL."""
     port = free_port()
+    log_path = cwd / f"api-{port}.log"  # a file, not a pipe: a full pipe would block the server
+    log = open(log_path, "wb")  # noqa: SIM115 - closed in finally
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "bgw_pipeline.api:app", "--host", "127.0.0.1",
          "--port", str(port)],
-        env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     base = ServerURL(f"http://127.0.0.1:{port}")
     base.pid = process.pid
@@ -53,9 +55,12 @@ def live_server(env: dict[str, str], cwd: Path) -> Iterator[ServerURL]:
                 break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"API did not start: {process.stderr.read()!r}") from None
+                    raise RuntimeError(
+                        f"API did not start: {log_path.read_text()[-2000:]}"
+                    ) from None
                 time.sleep(0.2)
         yield base
     finally:
         process.terminate()
         process.wait(timeout=20)
+        log.close()
