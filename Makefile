@@ -7,7 +7,7 @@ export DAGSTER_HOME := $(CURDIR)/.dagster_home
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test ui api lint format clean
+.PHONY: run test ui api lint format clean browser-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,8 +30,13 @@ run: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/bgw demo-db --if-empty
 	$(BIN)/bgw backup
 
-## test: the whole suite (SQLite, PostgreSQL on 127.0.0.1:5432, Dagster, CLI)
-test: $(TEST_STAMP)
+## browser-deps: Debian's Chromium and its driver, for the web page test
+browser-deps:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver)
+
+## test: the whole suite (SQLite, PostgreSQL on 127.0.0.1:5432, S3 server, API, browser)
+test: $(TEST_STAMP) browser-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -n 2 --dist loadgroup

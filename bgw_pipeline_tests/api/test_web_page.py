@@ -1,0 +1,69 @@
+"""The web page in headless Chromium: it loads, "Export now" adds an archive, downloads work."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+import requests
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from bgw_pipeline.core.database import create_engine
+from bgw_pipeline.core.demo_data import fill_demo_database
+from bgw_pipeline_tests.api.live_server import live_server, server_env
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+
+
+def _browser(profile: Path) -> webdriver.Chrome:
+    if not CHROMIUM or not DRIVER:
+        pytest.fail("Debian's chromium and chromium-driver are needed: `make test` installs them")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", f"--user-data-dir={profile}", "--lang=ru"):  # fmt: skip
+        options.add_argument(flag)
+    return webdriver.Chrome(options=options, service=Service(DRIVER))
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_the_page_exports_lists_and_downloads(tmp_path: Path) -> None:
+    db_url = f"sqlite:///{tmp_path / 'bgw.db'}"
+    engine = create_engine(db_url)
+    fill_demo_database(engine, scale=0.02)
+    engine.dispose()
+    with live_server(server_env(tmp_path, db_url), tmp_path) as base:
+        browser = _browser(tmp_path / "profile")
+        try:
+            browser.set_window_size(390, 844)  # a phone
+            browser.get(f"{base}/")
+            wait = WebDriverWait(browser, 120)
+            wait.until(lambda b: b.find_element(By.ID, "count").text == "0")
+            browser.find_element(By.ID, "export-now").click()
+            wait.until(lambda b: b.find_element(By.ID, "count").text == "1")
+            progress = browser.find_element(By.ID, "progress").text
+            assert "sha256:" in progress, progress
+            link = browser.find_element(By.CSS_SELECTOR, "#archives a[download]")
+            href = link.get_attribute("href")
+            download = requests.get(href, timeout=60)
+            assert zipfile.ZipFile(io.BytesIO(download.content)).testzip() is None
+            browser.find_element(By.CSS_SELECTOR, '[data-lang="en"]').click()
+            wait.until(lambda b: b.find_element(By.ID, "export-now").text == "Export now")
+            browser.find_element(By.CSS_SELECTOR, '[data-lang="ru"]').click()
+            shot = browser.get_screenshot_as_png()
+            assert shot.startswith(b"\x89PNG")
+            if os.environ.get("BGW_SAVE_SCREENSHOTS"):
+                (ROOT / "docs").mkdir(exist_ok=True)
+                (ROOT / "docs" / "web_page_phone.png").write_bytes(shot)
+        finally:
+            browser.quit()
