@@ -76,7 +76,7 @@ def archive_matches_metadata(
         return dg.AssetCheckResult(passed=False, description="export_archive has no archive yet")
     with storage.local_copy(name) as path:
         report = verify_archive(path, ArchiveLimits.unlimited())
-    storage.update_status(name, verified=report.ok, counts=report.counts)
+    storage.update_status(name, verified=report.ok, counts=report.counts, checksum=report.checksum)
     return dg.AssetCheckResult(
         passed=report.ok,
         description="archive verified" if report.ok else "; ".join(report.problems[:10]),

@@ -30,6 +30,7 @@ async def backups() -> JSONResponse:
                 "size_bytes": e.size_bytes,
                 "verified": e.status.verified,
                 "restorable": e.status.restorable,
+                "checksum": e.status.checksum,
                 "good": e.status.good,
                 "download_url": f"/api/v1/export/backups/{e.name}",
             }

@@ -39,6 +39,7 @@ class ArchiveStatus:
     shrink_alert: bool | None = None
     restorable: bool | None = None
     counts: dict[str, int] | None = None
+    checksum: str | None = None
 
     @property
     def good(self) -> bool:

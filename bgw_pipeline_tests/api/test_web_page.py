@@ -20,6 +20,29 @@ from bgw_pipeline.core.demo_data import fill_demo_database
 from bgw_pipeline_tests.api.live_server import live_server, server_env
 
 ROOT = Path(__file__).resolve().parents[2]
+# The API document's JavaScript, pasted unchanged.
+SEED_ANALYZE_IMPORT = """
+async function analyzeImport(file) {
+  const formData = new FormData();
+  formData.append('file', file);
+
+  const response = await fetch('/api/v1/export/summary', {
+    method: 'POST',
+    body: formData
+  });
+
+  const result = await response.json();
+
+  if (result.compatibility?.compatible) {
+    console.log('Файл совместим');
+    console.log('Содержимое:', result.contents);
+    return true;
+  } else {
+    console.error('Файл несовместим:', result.compatibility);
+    return false;
+  }
+}
+"""
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 
 
@@ -57,6 +80,17 @@ def test_the_page_exports_lists_and_downloads(tmp_path: Path) -> None:
             href = link.get_attribute("href")
             download = requests.get(href, timeout=60)
             assert zipfile.ZipFile(io.BytesIO(download.content)).testzip() is None
+            compatible = browser.execute_async_script(
+                SEED_ANALYZE_IMPORT
+                + """
+                const done = arguments[arguments.length - 1];
+                fetch(arguments[0]).then((r) => r.blob())
+                  .then((blob) => analyzeImport(new File([blob], "backup.zip")))
+                  .then(done);
+                """,
+                href,
+            )
+            assert compatible is True
             browser.find_element(By.CSS_SELECTOR, '[data-lang="en"]').click()
             wait.until(lambda b: b.find_element(By.ID, "export-now").text == "Export now")
             browser.find_element(By.CSS_SELECTOR, '[data-lang="ru"]').click()
