@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import IO, Any
 
 import orjson
+from isal import isal_zlib
 
 from bgw_pipeline.core.archive_format import METADATA_MEMBER, build_metadata
 from bgw_pipeline.core.entities import Entity, entities_for, listing_member
@@ -24,6 +25,8 @@ from bgw_pipeline.core.values import parse_timestamp
 
 ProgressCallback = Callable[[str, int, int], None]
 PROGRESS_EVERY = 100_000
+FLUSH_BYTES = 1 << 20
+ISAL_LEVEL = 2  # ISA-L's default; output within about 15% of zlib level 6
 
 
 @dataclass
@@ -48,15 +51,33 @@ class _HashingMember:
         info.external_attr = 0o100644 << 16
         self.name = name
         self._handle = zf.open(info, "w")
+        # ISA-L writes standard deflate (any unzip reads it) about ten times faster than
+        # zlib level 6, for slightly bigger output; zipfile has no hook for the compressor.
+        self._handle._compressor = isal_zlib.compressobj(  # type: ignore[attr-defined]
+            ISAL_LEVEL, isal_zlib.DEFLATED, -15
+        )
+        self._pending: list[bytes] = []
+        self._pending_bytes = 0
         self._sha = hashlib.sha256()
         self.bytes = 0
 
     def write(self, data: bytes) -> None:
-        self._sha.update(data)
-        self.bytes += len(data)
-        self._handle.write(data)
+        # Rows are small: gather them and hand the compressor about a megabyte at a time.
+        self._pending.append(data)
+        self._pending_bytes += len(data)
+        if self._pending_bytes >= FLUSH_BYTES:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._pending:
+            data = b"".join(self._pending)
+            self._sha.update(data)
+            self.bytes += len(data)
+            self._handle.write(data)
+            self._pending, self._pending_bytes = [], 0
 
     def close(self) -> dict[str, Any]:
+        self._flush()
         self._handle.close()
         return {"sha256": self._sha.hexdigest(), "bytes": self.bytes}
 
