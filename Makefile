@@ -7,7 +7,7 @@ export DAGSTER_HOME := $(CURDIR)/.dagster_home
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test ui api lint format clean browser-deps
+.PHONY: run test ui api bench lint format clean browser-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,12 @@ ui: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 api: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/bgw demo-db --if-empty
 	$(BIN)/uvicorn bgw_pipeline.api:app --host 0.0.0.0 --port $${API_PORT:-8000}
+
+## bench: time export, import dry run and apply against pg_dump and a naive export
+## (S and M; `make bench LARGE=1` adds L); writes docs/BENCHMARKS.md and a plot
+bench: $(TEST_STAMP)
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python bench/run_bench.py $(if $(LARGE),--large,)
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
