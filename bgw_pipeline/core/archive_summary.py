@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from bgw_pipeline.core.archive_reader import ArchiveReader
-from bgw_pipeline.core.entities import CORE_ENTITIES, EVENTS, GAMES, RAW_ENTITIES
+from bgw_pipeline.core.entities import CORE_ENTITIES, EVENTS, GAMES, RAW_ENTITIES, Entity
 from bgw_pipeline.core.values import parse_timestamp
 
 SAMPLE_GAMES = 5
@@ -55,13 +55,20 @@ def summarize_archive(reader: ArchiveReader, size_bytes: int) -> dict[str, Any]:
     raw = any(
         name.startswith(entity.member) for entity in RAW_ENTITIES for name in reader.member_names()
     )
-    contents: dict[str, Any] = {
-        e.count_key: declared.get(e.count_key, reader.count_rows(e)) for e in CORE_ENTITIES
-    }
+
+    def count(entity: Entity) -> Any:
+        # Counting parses the member: only when metadata.json does not say.
+        return (
+            declared[entity.count_key]
+            if entity.count_key in declared
+            else reader.count_rows(entity)
+        )
+
+    contents: dict[str, Any] = {e.count_key: count(e) for e in CORE_ENTITIES}
     contents["includes_raw_data"] = bool(declared.get("include_raw_data", raw))
     if raw:
         for entity in RAW_ENTITIES:
-            contents[entity.count_key] = declared.get(entity.count_key, reader.count_rows(entity))
+            contents[entity.count_key] = count(entity)
     compatible, version_match, warnings = reader.compatibility
     return {
         "version": metadata.get("version"),

@@ -7,6 +7,7 @@ as canonical Arrow batches (the same forms the export reads from the database).
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -74,7 +75,12 @@ class _Invalid(ValueError):
     pass
 
 
+CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def _uuid(value: Any) -> str:
+    if isinstance(value, str) and CANONICAL_UUID.fullmatch(value):
+        return value  # the usual case, checked without building a UUID object
     if not isinstance(value, str) or len(value) != 36:
         raise _Invalid(f"not a UUID: {value!r:.60}")
     try:
