@@ -14,6 +14,18 @@ from pathlib import Path
 from bgw_pipeline_tests.s3_server import free_port
 
 
+def demo_database(root: Path, scale: float) -> str:
+    """A SQLite demo database under `root`; returns its URL."""
+    from bgw_pipeline.core.database import create_engine
+    from bgw_pipeline.core.demo_data import fill_demo_database
+
+    url = f"sqlite:///{root / 'bgw.db'}"
+    engine = create_engine(url)
+    fill_demo_database(engine, scale=scale)
+    engine.dispose()
+    return url
+
+
 def server_env(root: Path, db_url: str, **extra: str) -> dict[str, str]:
     (root / "home").mkdir(parents=True, exist_ok=True)
     env = {

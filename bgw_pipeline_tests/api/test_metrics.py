@@ -9,9 +9,7 @@ import dagster as dg
 import requests
 
 from bgw_pipeline import names
-from bgw_pipeline.core.database import create_engine
-from bgw_pipeline.core.demo_data import fill_demo_database
-from bgw_pipeline_tests.api.live_server import live_server, server_env
+from bgw_pipeline_tests.api.live_server import demo_database, live_server, server_env
 from bgw_pipeline_tests.dagster_resources import local_definitions
 
 
@@ -22,10 +20,7 @@ def _value(text: str, pattern: str) -> float:
 
 
 def test_metrics_from_dagster_and_http_survive_a_restart(tmp_path: Path) -> None:
-    db_url = f"sqlite:///{tmp_path / 'bgw.db'}"
-    engine = create_engine(db_url)
-    fill_demo_database(engine, scale=0.02)
-    engine.dispose()
+    db_url = demo_database(tmp_path, 0.02)
     env = server_env(tmp_path, db_url)
 
     # One backup from Dagster itself, on the instance the API uses.

@@ -8,17 +8,12 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from bgw_pipeline.core.database import create_engine
-from bgw_pipeline.core.demo_data import fill_demo_database
-from bgw_pipeline_tests.api.live_server import live_server, server_env
+from bgw_pipeline_tests.api.live_server import demo_database, live_server, server_env
 
 
 @pytest.mark.slow
 def test_no_server_errors_for_generated_requests(tmp_path: Path) -> None:
-    db_url = f"sqlite:///{tmp_path / 'bgw.db'}"
-    engine = create_engine(db_url)
-    fill_demo_database(engine, scale=0.01)
-    engine.dispose()
+    db_url = demo_database(tmp_path, 0.01)
     tried: list[str] = []
     with live_server(server_env(tmp_path, db_url, MAX_IMPORT_MB="2"), tmp_path) as base:
         schema = schemathesis.openapi.from_url(f"{base}/openapi.json")

@@ -12,9 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from bgw_pipeline.core.database import create_engine
-from bgw_pipeline.core.demo_data import fill_demo_database
-from bgw_pipeline_tests.api.live_server import live_server, server_env
+from bgw_pipeline_tests.api.live_server import demo_database, live_server, server_env
 from bgw_pipeline_tests.archive_spec import check_archive_against_spec
 
 # ---- pasted from the API document (Python section), unchanged ----
@@ -72,10 +70,7 @@ def export_games_csv(game_ids):
 
 @pytest.fixture
 def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    db_url = f"sqlite:///{tmp_path / 'bgw.db'}"
-    engine = create_engine(db_url)
-    fill_demo_database(engine, scale=0.05)
-    engine.dispose()
+    db_url = demo_database(tmp_path, 0.05)
     with live_server(server_env(tmp_path, db_url), tmp_path) as base:
         monkeypatch.setattr(f"{__name__}.base_url", f"{base}/api/v1")
         monkeypatch.chdir(tmp_path)

@@ -15,9 +15,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from bgw_pipeline.core.database import create_engine
-from bgw_pipeline.core.demo_data import fill_demo_database
-from bgw_pipeline_tests.api.live_server import live_server, server_env
+from bgw_pipeline_tests.api.live_server import demo_database, live_server, server_env
 
 ROOT = Path(__file__).resolve().parents[2]
 # The API document's JavaScript, pasted unchanged.
@@ -61,10 +59,7 @@ def _browser(profile: Path) -> webdriver.Chrome:
 @pytest.mark.browser
 @pytest.mark.slow
 def test_the_page_exports_lists_and_downloads(tmp_path: Path) -> None:
-    db_url = f"sqlite:///{tmp_path / 'bgw.db'}"
-    engine = create_engine(db_url)
-    fill_demo_database(engine, scale=0.02)
-    engine.dispose()
+    db_url = demo_database(tmp_path, 0.02)
     with live_server(server_env(tmp_path, db_url), tmp_path) as base:
         browser = _browser(tmp_path / "profile")
         try:
