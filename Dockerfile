@@ -1,4 +1,5 @@
-# One image for the Dagster webserver and the Dagster daemon (docker-compose.yml runs both).
+# One image for the Dagster webserver, the Dagster daemon and the HTTP API
+# (docker-compose.yml runs all three).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -17,6 +18,6 @@ RUN pip install --no-cache-dir . \
 COPY deploy/dagster.yaml /opt/dagster/home/dagster.yaml
 
 USER bgw
-EXPOSE 3000
+EXPOSE 3000 8000
 # The compose file runs the daemon from the same image with `dagster-daemon run`.
 CMD ["dagster-webserver", "-h", "0.0.0.0", "-p", "3000", "-w", "workspace.yaml"]
