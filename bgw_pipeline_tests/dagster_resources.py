@@ -25,3 +25,9 @@ def local_resources(db_url: str, root: Path, settle_seconds: float = 0.0) -> dic
 
 def local_definitions(db_url: str, root: Path, settle_seconds: float = 0.0) -> Any:
     return build_definitions(local_resources(db_url, root, settle_seconds))
+
+
+def archive_path(result: Any) -> Path:
+    """Where the run's export_archive materialization put its archive."""
+    (materialization,) = result.asset_materializations_for_node(names.EXPORT_ARCHIVE)
+    return Path(str(materialization.metadata["path"].value))

@@ -9,34 +9,28 @@ from typing import Any
 import sqlalchemy as sa
 
 from bgw_pipeline.core.schema import TABLES
+from bgw_pipeline_tests.archive_builder import SEED_GAME
 
 BASE_TIME = datetime(2024, 1, 15, 12, 30, tzinfo=UTC)
 
 
 def make_game(**overrides: Any) -> dict[str, Any]:
     title = overrides.get("title", f"Игра {uuid.uuid4().hex[:6]}")
-    row = {
-        "id": str(uuid.uuid4()),
-        "title": title,
-        "normalized_title": " ".join(title.lower().split()),
-        "description": "Экономическая стратегия",
-        "store": "Hobby Games",
-        "price": 2990,
-        "url": "https://hobbygames.ru/game",
-        "image_url": None,
-        "players_min": 2,
-        "players_max": 5,
-        "playing_time": "45-60",
-        "age": "12+",
-        "publisher": "Hobby Games",
-        "year": 2023,
-        "category": "Экономическая стратегия",
-        "bgg_id": 12345,
-        "synonyms": '["Поезд"]',
-        "in_watchlist": True,
-        "created_at": BASE_TIME,
-        "updated_at": BASE_TIME + timedelta(days=1),
-    }
+    # The document's example game, in the database's forms (JSON as text, datetimes).
+    plain = ("store", "price", "players_min", "players_max", "playing_time", "age", "publisher",
+             "year", "category", "bgg_id", "in_watchlist")  # fmt: skip
+    row = {key: SEED_GAME[key] for key in plain}
+    row.update(
+        id=str(uuid.uuid4()),
+        title=title,
+        normalized_title=" ".join(title.lower().split()),
+        description="Экономическая стратегия",
+        url="https://hobbygames.ru/game",
+        image_url=None,
+        synonyms='["Поезд"]',
+        created_at=BASE_TIME,
+        updated_at=BASE_TIME + timedelta(days=1),
+    )
     row.update(overrides)
     return row
 

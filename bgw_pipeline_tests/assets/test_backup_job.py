@@ -9,7 +9,7 @@ import dagster as dg
 import sqlalchemy as sa
 
 from bgw_pipeline import names
-from bgw_pipeline_tests.dagster_resources import local_definitions
+from bgw_pipeline_tests.dagster_resources import archive_path, local_definitions
 from bgw_pipeline_tests.factories import small_database
 
 
@@ -77,9 +77,7 @@ def test_archive_check_fails_on_a_tampered_archive(
     instance = dg.DagsterInstance.ephemeral()
     result = defs.resolve_job_def(names.BACKUP_JOB).execute_in_process(instance=instance)
     assert result.success
-    archive = Path(
-        result.asset_materializations_for_node(names.EXPORT_ARCHIVE)[0].metadata["path"].value
-    )
+    archive = archive_path(result)
 
     # Rewrite games.json with one changed byte; the check must name the member.
     with zipfile.ZipFile(archive) as zf:

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from bgw_pipeline import names
 from bgw_pipeline.core.storage import LocalStorage
-from bgw_pipeline_tests.dagster_resources import local_definitions
+from bgw_pipeline_tests.dagster_resources import archive_path, local_definitions
 from bgw_pipeline_tests.factories import small_database
 
 
@@ -55,10 +55,7 @@ def test_a_shrunk_backup_warns_and_is_not_good(
     ]
     assert not shrink.passed and shrink.severity == dg.AssetCheckSeverity.WARN
     assert "price_history: 4 -> 0 rows" in (shrink.description or "")
-    paths = [
-        Path(r.asset_materializations_for_node(names.EXPORT_ARCHIVE)[0].metadata["path"].value)
-        for r in (first, second)
-    ]
+    paths = [archive_path(r) for r in (first, second)]
     storage = LocalStorage(tmp_path / "exports")
     assert storage.read_status(paths[0].name).good
     assert not storage.read_status(paths[1].name).good
