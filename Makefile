@@ -7,7 +7,7 @@ export DAGSTER_HOME := $(CURDIR)/.dagster_home
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test ui api bench lint format clean browser-deps
+.PHONY: run test ui api bench reliability lint format clean browser-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,14 @@ api: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 bench: $(TEST_STAMP)
 	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/run_bench.py $(if $(LARGE),--large,)
+
+## reliability: the reliability suite at full size (more examples, fuzzing, load);
+## prints the summary table and writes docs/RELIABILITY.md
+reliability: $(TEST_STAMP) browser-deps
+	rm -rf .reliability
+	BGW_RELIABILITY=full BGW_RELIABILITY_DIR=$(CURDIR)/.reliability \
+	  $(BIN)/pytest -n 2 --dist loadgroup bgw_pipeline_tests/reliability
+	$(BIN)/python -m bgw_pipeline_tests.reliability.report .reliability docs/RELIABILITY.md
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .

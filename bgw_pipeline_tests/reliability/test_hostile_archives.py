@@ -11,6 +11,7 @@ from bgw_pipeline.core.errors import ArchiveError
 from bgw_pipeline.core.importer import ImportFolders, ImportOptions, run_import
 from bgw_pipeline_tests.factories import dump_database, small_database
 from bgw_pipeline_tests.reliability.hostile_archives import hostile_cases
+from bgw_pipeline_tests.reliability.tally import record
 
 
 def test_there_are_at_least_40_distinct_cases(tmp_path: Path) -> None:
@@ -37,8 +38,12 @@ def test_every_hostile_archive_is_refused_and_changes_nothing(
         else:
             outcomes.append((case.name, False, "accepted"))
     wrong = [o for o in outcomes if not o[1]]
+    unchanged = dump_database(engine) == before
+    backend = engine.dialect.name
+    for name, right, _message in outcomes:
+        record("hostile", name, right and unchanged, door=f"core/{backend}", db_unchanged=unchanged)
     assert not wrong, wrong
-    assert dump_database(engine) == before
+    assert unchanged
     assert not any(
         p.name in ("evil.json", "passwd", "x.json")
         for p in tmp_path.parent.rglob("*")
