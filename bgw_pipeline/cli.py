@@ -9,14 +9,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bgw_pipeline.core.archive_source import archive_source
 from bgw_pipeline.core.errors import BgwError, TransientError
-from bgw_pipeline.core.s3_storage import S3Settings, S3Storage
 from bgw_pipeline.settings import Settings
 
 if TYPE_CHECKING:
     from bgw_pipeline.core.archive_reader import ArchiveLimits
     from bgw_pipeline.core.importer import ImportFolders
+    from bgw_pipeline.core.s3_storage import S3Settings
 
 
 def _cmd_demo_db(args: argparse.Namespace, settings: Settings) -> int:
@@ -51,6 +50,8 @@ def _cmd_export(args: argparse.Namespace, settings: Settings) -> int:
         engine.dispose()
     location = str(result.path)
     if settings.s3_enabled and not args.out:
+        from bgw_pipeline.core.s3_storage import S3Storage  # boto3 loads slowly: only when used
+
         location = S3Storage(_s3(settings)).store(result.path)
     print(f"archive: {location}")
     print(f"size: {result.size_bytes} bytes, checksum: {result.checksum}")
@@ -87,6 +88,8 @@ def _cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     )
     engine = create_engine(args.url or settings.database_url)
     try:
+        from bgw_pipeline.core.archive_source import archive_source
+
         with archive_source(args.file, _s3(settings)) as local:
             report = run_import(engine, local, _import_folders(settings), options)
     finally:
@@ -99,6 +102,8 @@ def _cmd_import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _s3(settings: Settings) -> S3Settings:
+    from bgw_pipeline.core.s3_storage import S3Settings
+
     return S3Settings.from_values(
         settings.s3_bucket, settings.s3_endpoint, settings.s3_access_key,
         settings.s3_secret_key, settings.s3_region,

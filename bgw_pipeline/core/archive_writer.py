@@ -7,6 +7,7 @@ exported at the same `created_at` gives the same file.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import zipfile
 from collections.abc import Callable
@@ -18,8 +19,9 @@ import orjson
 from isal import isal_zlib
 
 from bgw_pipeline.core.archive_format import METADATA_MEMBER, build_metadata
+from bgw_pipeline.core.encoded_chunks import encoded_chunks
 from bgw_pipeline.core.entities import Entity, entities_for, listing_member
-from bgw_pipeline.core.row_encoding import iter_entity_json, iter_sorted_rows
+from bgw_pipeline.core.errors import SourceDataError
 from bgw_pipeline.core.snapshot import TableSource
 from bgw_pipeline.core.values import parse_timestamp
 
@@ -119,8 +121,14 @@ class ArchiveWriter:
             member = _HashingMember(self._zf, METADATA_MEMBER, self._date_time)
             member.write(orjson.dumps(metadata, option=orjson.OPT_INDENT_2) + b"\n")
             member.close()
-        finally:
-            self._zf.close()
+        except BaseException:
+            # The archive is abandoned (its .partial file is removed by the caller): close
+            # quietly so the error that stopped it is the one reported.
+            self._zf._writing = False  # type: ignore[attr-defined]
+            with contextlib.suppress(Exception):
+                self._zf.close()
+            raise
+        self._zf.close()
         return ArchiveContents(metadata=metadata, counts=dict(self._counts))
 
     def _report(self, entity: Entity, done: int, total: int) -> None:
@@ -130,26 +138,42 @@ class ArchiveWriter:
     def _write_table_member(self, entity: Entity, source: TableSource) -> None:
         total = source.count(entity)
         member = _HashingMember(self._zf, entity.member, self._date_time)
-        rows = 0
-        for piece, rows in iter_entity_json(
-            entity, iter_sorted_rows(entity, source.batches(entity))
-        ):
-            member.write(piece)
-            if rows % PROGRESS_EVERY == 0:
+        member.write(b'{"' + entity.name.encode() + b'":[')
+        rows, last_id, reported = 0, None, 0
+        for chunk in encoded_chunks(entity, source):
+            if last_id is not None and chunk.first_id <= last_id:
+                raise SourceDataError(
+                    f"{entity.name}: ids are not unique and ascending as read "
+                    f"({last_id!r} then {chunk.first_id!r})"
+                )
+            member.write(b"\n" if rows == 0 else b",\n")
+            member.write(chunk.data)
+            rows += chunk.rows
+            last_id = chunk.last_id
+            if rows - reported >= PROGRESS_EVERY:
                 self._report(entity, rows, total)
+                reported = rows
+        member.write(b"\n]}\n" if rows else b"]}\n")
         self._files[entity.member] = member.close()
         self._counts[entity.name] = rows
         self._report(entity, rows, total)
 
     def _write_row_files(self, entity: Entity, source: TableSource) -> None:
         total = source.count(entity)
-        rows = 0
-        for row_id, encoded in iter_sorted_rows(entity, source.batches(entity)):
-            member = _HashingMember(self._zf, listing_member(row_id), self._date_time)
-            member.write(encoded + b"\n")
-            self._files[member.name] = member.close()
-            rows += 1
-            if rows % PROGRESS_EVERY == 0:
-                self._report(entity, rows, total)
+        rows, last_id = 0, ""
+        for chunk in encoded_chunks(entity, source):
+            # A JSON row holds no raw newline, so ",\n" only ever separates rows; each row
+            # starts with its id, `{"id":"<36 characters>"`.
+            for encoded in chunk.data.split(b",\n"):
+                row_id = encoded[7:43].decode()
+                if row_id <= last_id:
+                    raise SourceDataError(f"{entity.name}: ids are not unique and ascending")
+                last_id = row_id
+                member = _HashingMember(self._zf, listing_member(row_id), self._date_time)
+                member.write(encoded + b"\n")
+                self._files[member.name] = member.close()
+                rows += 1
+                if rows % PROGRESS_EVERY == 0:
+                    self._report(entity, rows, total)
         self._counts[entity.name] = rows
         self._report(entity, rows, total)

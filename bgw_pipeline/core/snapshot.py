@@ -17,7 +17,9 @@ from sqlalchemy.engine import Engine
 
 from bgw_pipeline.core.arrow_tables import batch_from_rows
 from bgw_pipeline.core.database import connect
+from bgw_pipeline.core.encoded_chunks import EncodedChunk, chunks_from_batches
 from bgw_pipeline.core.entities import ALL_ENTITIES, Entity
+from bgw_pipeline.core.postgres_rows import PostgresRowReader
 from bgw_pipeline.core.schema import table_for
 
 DEFAULT_CHUNK_ROWS = 20_000
@@ -25,6 +27,12 @@ DEFAULT_CHUNK_ROWS = 20_000
 
 class TableSource(Protocol):
     """Anything that can hand out an entity's rows, sorted by id, as Arrow batches."""
+
+    def encoded_chunks(self, entity: Entity) -> Iterator[EncodedChunk]:
+        """The entity's archive rows, encoded by PostgreSQL itself or by the reference encoder."""
+        if self._row_reader is not None:
+            return self._row_reader.chunks(entity, self.count(entity))
+        return chunks_from_batches(entity, self.batches(entity))
 
     def batches(self, entity: Entity) -> Iterator[pa.RecordBatch]: ...
 
@@ -34,9 +42,15 @@ class TableSource(Protocol):
 class DatabaseSnapshot:
     """A read-only view of the database, fixed at the moment it was opened."""
 
-    def __init__(self, conn: sa.Connection, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> None:
+    def __init__(
+        self,
+        conn: sa.Connection,
+        chunk_rows: int = DEFAULT_CHUNK_ROWS,
+        row_reader: PostgresRowReader | None = None,
+    ) -> None:
         self._conn = conn
         self._chunk_rows = chunk_rows
+        self._row_reader = row_reader
         self._counts: dict[str, int] = {}
 
     def count(self, entity: Entity) -> int:
@@ -46,6 +60,12 @@ class DatabaseSnapshot:
             query = sa.select(sa.func.count()).select_from(table)
             self._counts[entity.name] = int(self._conn.execute(query).scalar_one())
         return self._counts[entity.name]
+
+    def encoded_chunks(self, entity: Entity) -> Iterator[EncodedChunk]:
+        """The entity's archive rows, encoded by PostgreSQL itself or by the reference encoder."""
+        if self._row_reader is not None:
+            return self._row_reader.chunks(entity, self.count(entity))
+        return chunks_from_batches(entity, self.batches(entity))
 
     def batches(self, entity: Entity) -> Iterator[pa.RecordBatch]:
         """The entity's rows sorted by id, as record batches of at most `chunk_rows` rows."""
@@ -73,9 +93,13 @@ def open_snapshot(
         if engine.dialect.name == "postgresql":
             conn = conn.execution_options(isolation_level="REPEATABLE READ")
         with conn.begin() as transaction:
+            row_reader = None
             if engine.dialect.name == "postgresql":
                 conn.exec_driver_sql("SET TRANSACTION READ ONLY")
-            snapshot = DatabaseSnapshot(conn, chunk_rows)
+                # Worker connections share this exact snapshot (as pg_dump -j does).
+                snapshot_id = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
+                row_reader = PostgresRowReader(engine, str(snapshot_id))
+            snapshot = DatabaseSnapshot(conn, chunk_rows, row_reader)
             # The first read fixes the snapshot (SQLite's BEGIN is deferred); counting
             # every table up front also gives progress totals.
             for entity in ALL_ENTITIES:
@@ -83,4 +107,6 @@ def open_snapshot(
             try:
                 yield snapshot
             finally:
+                if row_reader is not None:
+                    row_reader.close()
                 transaction.rollback()

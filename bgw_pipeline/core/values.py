@@ -42,7 +42,10 @@ def parse_timestamp(value: Any) -> datetime:
 def format_timestamp(value: datetime) -> str:
     """RFC 3339 UTC with `Z`; fractional seconds only when non-zero (trailing zeros cut)."""
     dt = parse_timestamp(value)
-    text = dt.strftime("%Y-%m-%dT%H:%M:%S")
+    # strftime's %Y does not pad years before 1000; RFC 3339 needs four digits.
+    text = (
+        f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d}T{dt.hour:02d}:{dt.minute:02d}:{dt.second:02d}"
+    )
     if dt.microsecond:
         text += f".{dt.microsecond:06d}".rstrip("0")
     return text + "Z"
@@ -51,15 +54,17 @@ def format_timestamp(value: datetime) -> str:
 def format_sqlite_timestamp(value: datetime) -> str:
     """SQLAlchemy's SQLite DateTime text form, in UTC: 'YYYY-MM-DD HH:MM:SS.ffffff'."""
     dt = parse_timestamp(value)
-    return dt.strftime("%Y-%m-%d %H:%M:%S.") + f"{dt.microsecond:06d}"
+    return f"{dt.year:04d}-" + dt.strftime("%m-%d %H:%M:%S.") + f"{dt.microsecond:06d}"
 
 
 def dumps_json(value: Any) -> str:
     """Compact JSON text of a value; integers outside 64 bits fall back to the stdlib."""
     try:
-        return orjson.dumps(value).decode()
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
     except TypeError:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        return json.dumps(
+            value, ensure_ascii=False, separators=(",", ":"), allow_nan=False, sort_keys=True
+        )
 
 
 def loads_json(text: str | bytes) -> Any:
