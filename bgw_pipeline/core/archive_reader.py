@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from isal import isal_zlib
 
 from bgw_pipeline.core.archive_format import FORMAT_VERSION, METADATA_MEMBER, archive_checksum
 from bgw_pipeline.core.archive_safety import (
@@ -102,7 +103,11 @@ class ArchiveReader:
 
     def _open(self, name: str) -> CountingReader:
         info = self._infos[name]
-        return CountingReader(self._zf.open(info), info, self._budget)
+        stream = self._zf.open(info)
+        if info.compress_type == zipfile.ZIP_DEFLATED:
+            # ISA-L inflates the same deflate about twice as fast; zipfile still checks CRCs.
+            stream._decompressor = isal_zlib.decompressobj(-15)  # type: ignore[attr-defined]
+        return CountingReader(stream, info, self._budget)
 
     def read_member_bytes(self, name: str, max_bytes: int = 64 * MB) -> bytes:
         if name not in self._infos:

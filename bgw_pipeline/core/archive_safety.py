@@ -86,14 +86,23 @@ def check_declared_sizes(
 
 
 class UnpackBudget:
-    """Bytes decompressed so far across the whole archive, against the limit."""
+    """Bytes the archive unpacks to, against the limit.
+
+    Each member counts once, at the most bytes any read of it reached: an import reads
+    members more than once (verify, then rows), and that must not count as a bigger archive.
+    """
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.used = 0
+        self._seen: dict[str, int] = {}
 
-    def spend(self, member: str, count: int) -> None:
-        self.used += count
+    def spend(self, member: str, read_so_far: int) -> None:
+        grown = read_so_far - self._seen.get(member, 0)
+        if grown <= 0:
+            return
+        self._seen[member] = read_so_far
+        self.used += grown
         if self.used > self.limit:
             raise ArchiveTooLargeError(
                 f"while reading {member}: the archive unpacks to more than {self.limit} bytes "
@@ -116,7 +125,7 @@ class CountingReader:
         except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
             raise ArchiveError(f"member {self._info.filename} is corrupt: {exc}") from None
         self.count += len(data)
-        self._budget.spend(self._info.filename, len(data))
+        self._budget.spend(self._info.filename, self.count)
         if self.count > self._info.file_size:
             raise ArchiveError(f"member {self._info.filename} is larger than its header declares")
         if not data and self.count != self._info.file_size:
