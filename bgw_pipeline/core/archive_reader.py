@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +20,13 @@ import orjson
 from isal import isal_zlib
 
 from bgw_pipeline.core.archive_format import FORMAT_VERSION, METADATA_MEMBER, archive_checksum
+from bgw_pipeline.core.archive_lines import (
+    iter_table_lines,
+    iter_table_rows,
+    line_id,
+    member_has_line_layout,
+    parse_lines,
+)
 from bgw_pipeline.core.archive_safety import (
     MB,
     ArchiveLimits,
@@ -101,7 +108,7 @@ class ArchiveReader:
         if not compatible:
             raise IncompatibleVersionError(f"{'; '.join(warnings)}; nothing was imported")
 
-    def _open(self, name: str) -> CountingReader:
+    def open_member(self, name: str) -> CountingReader:
         info = self._infos[name]
         stream = self._zf.open(info)
         if info.compress_type == zipfile.ZIP_DEFLATED:
@@ -114,7 +121,7 @@ class ArchiveReader:
             raise ArchiveError(f"member {name} is missing")
         if self._infos[name].file_size > max_bytes:
             raise ArchiveTooLargeError(f"member {name} is larger than {max_bytes} bytes")
-        stream, parts = self._open(name), []
+        stream, parts = self.open_member(name), []
         while chunk := stream.read():
             parts.append(chunk)
         return b"".join(parts)
@@ -142,13 +149,21 @@ class ArchiveReader:
         return [entity.member] if entity.member in self._infos else []
 
     def iter_rows(
-        self, entity: Entity, chunk_rows: int = DEFAULT_CHUNK_ROWS
+        self,
+        entity: Entity,
+        chunk_rows: int = DEFAULT_CHUNK_ROWS,
+        keep: Callable[[str | None], bool] | None = None,
     ) -> Iterator[list[Any]]:
-        """The entity's rows as parsed JSON, in chunks of at most `chunk_rows`."""
+        """The entity's rows as parsed JSON, in chunks of at most `chunk_rows`.
+
+        `keep`, given a row's id as written (None when the row is not in the export's own
+        form), says whether to parse it; rows it refuses are skipped unparsed.
+        """
         if entity.one_file_per_row:
             chunk: list[Any] = []
-            for name in self._members_of(entity):
-                chunk.append(_parse(self.read_member_bytes(name), name))
+            for lines in self.iter_row_lines(entity, chunk_rows) or ():
+                kept = lines if keep is None else [t for t in lines if keep(line_id(t))]
+                chunk.extend(parse_lines(entity.member, kept))
                 if len(chunk) >= chunk_rows:
                     yield chunk
                     chunk = []
@@ -157,7 +172,34 @@ class ArchiveReader:
             return
         if entity.member not in self._infos:
             raise ArchiveError(f"member {entity.member} is missing")
-        yield from _iter_table_rows(self, entity, chunk_rows)
+        yield from iter_table_rows(self, entity, chunk_rows, keep)
+
+    def iter_row_lines(
+        self, entity: Entity, chunk_rows: int = DEFAULT_CHUNK_ROWS
+    ) -> Iterator[list[bytes]] | None:
+        """Each row's JSON text, unparsed, in chunks; None when the member is not written
+        one row per line (then only `iter_rows` can read it)."""
+        if entity.one_file_per_row:
+            return self._listing_lines(entity, chunk_rows)
+        if entity.member not in self._infos:
+            raise ArchiveError(f"member {entity.member} is missing")
+        if not member_has_line_layout(self, entity):
+            return None
+        return iter_table_lines(self, entity, chunk_rows)
+
+    def has_line_layout(self, entity: Entity) -> bool:
+        """The entity's member is written one row per line (the export's own layout)."""
+        return entity.member in self._infos and member_has_line_layout(self, entity)
+
+    def _listing_lines(self, entity: Entity, chunk_rows: int) -> Iterator[list[bytes]]:
+        chunk: list[bytes] = []
+        for name in self._members_of(entity):
+            chunk.append(self.read_member_bytes(name).strip())
+            if len(chunk) >= chunk_rows:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
 
     def count_rows(self, entity: Entity) -> int:
         if entity.one_file_per_row:
@@ -176,7 +218,7 @@ class ArchiveReader:
         for name in self._infos:
             if name == METADATA_MEMBER:
                 continue
-            sha, size, stream = hashlib.sha256(), 0, self._open(name)
+            sha, size, stream = hashlib.sha256(), 0, self.open_member(name)
             while chunk := stream.read():
                 sha.update(chunk)
                 size += len(chunk)
@@ -214,66 +256,6 @@ class ArchiveReader:
         report = self.verify()
         if not report.ok:
             raise ChecksumMismatchError("; ".join(report.problems[:5]) + "; nothing was imported")
-
-
-def _parse(data: bytes, where: str) -> Any:
-    try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        raise ArchiveError(f"{where} is not valid JSON: {exc}") from None
-
-
-def _lines(stream: CountingReader) -> Iterator[bytes]:
-    pending = b""
-    while chunk := stream.read():
-        pending += chunk
-        *complete, pending = pending.split(b"\n")
-        yield from complete
-    if pending:
-        yield pending
-
-
-def _iter_table_rows(reader: ArchiveReader, entity: Entity, chunk_rows: int) -> Iterator[list[Any]]:
-    name = entity.member
-    header = b'{"' + entity.name.encode() + b'":['
-    lines = _lines(reader._open(name))
-    first = next(lines, b"")
-    if first.strip() == header + b"]}":
-        return
-    if first.strip() != header:
-        yield from _whole_member_rows(reader, entity, chunk_rows)
-        return
-    chunk: list[Any] = []
-    for number, line in enumerate(lines, start=2):
-        text = line.strip()
-        if text == b"]}":
-            break
-        try:
-            chunk.append(orjson.loads(text[:-1] if text.endswith(b",") else text))
-        except orjson.JSONDecodeError as exc:
-            raise ArchiveError(f"{name} line {number} is not valid JSON: {exc}") from None
-        if len(chunk) >= chunk_rows:
-            yield chunk
-            chunk = []
-    else:
-        raise ArchiveError(f"{name} ends before its closing ']}}': truncated?")
-    if any(line.strip() for line in lines):
-        raise ArchiveError(f"{name} has data after its closing ']}}'")
-    if chunk:
-        yield chunk
-
-
-def _whole_member_rows(
-    reader: ArchiveReader, entity: Entity, chunk_rows: int
-) -> Iterator[list[Any]]:
-    document = _parse(reader.read_member_bytes(entity.member, max_bytes=1 << 62), entity.member)
-    if not isinstance(document, dict) or list(document) != [entity.name]:
-        raise ArchiveError(f'{entity.member} must be {{"{entity.name}": [...]}}')
-    rows = document[entity.name]
-    if not isinstance(rows, list):
-        raise ArchiveError(f'{entity.member}: "{entity.name}" must be a JSON array')
-    for start in range(0, len(rows), chunk_rows):
-        yield rows[start : start + chunk_rows]
 
 
 @contextmanager

@@ -7,7 +7,11 @@ preview (a few games, and the range of event dates).
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from typing import Any
+
+import orjson
 
 from bgw_pipeline.core.archive_reader import ArchiveReader
 from bgw_pipeline.core.entities import CORE_ENTITIES, EVENTS, GAMES, RAW_ENTITIES, Entity
@@ -16,20 +20,48 @@ from bgw_pipeline.core.values import parse_timestamp
 SAMPLE_GAMES = 5
 
 
+_CREATED_AT = b'"created_at":"'
+_DAY = re.compile(rb"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z\Z")
+
+
+def _event_days(reader: ArchiveReader) -> Iterator[str]:
+    """Each event's UTC day. Rows in the export's own form are read without parsing."""
+    lines = reader.iter_row_lines(EVENTS) if reader.has_line_layout(EVENTS) else None
+    if lines is None:
+        for chunk in reader.iter_rows(EVENTS):
+            for row in chunk:
+                day = _day_of(row)
+                if day:
+                    yield day
+        return
+    for chunk in lines:
+        for line in chunk:
+            start = line.rfind(_CREATED_AT) + len(_CREATED_AT)
+            end = line.find(b'"', start)
+            if start >= len(_CREATED_AT) and _DAY.match(line[start:end]):
+                yield line[start : start + 10].decode()
+            else:
+                try:
+                    day = _day_of(orjson.loads(line))
+                except orjson.JSONDecodeError:
+                    day = None
+                if day:
+                    yield day
+
+
+def _day_of(row: Any) -> str | None:
+    try:
+        return parse_timestamp(row["created_at"]).date().isoformat()
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 def _event_date_range(reader: ArchiveReader) -> dict[str, str | None]:
     earliest = latest = None
-    for chunk in reader.iter_rows(EVENTS):
-        for row in chunk:
-            try:
-                moment = parse_timestamp(row["created_at"])
-            except (KeyError, TypeError, ValueError):
-                continue
-            earliest = moment if earliest is None or moment < earliest else earliest
-            latest = moment if latest is None or moment > latest else latest
-    return {
-        "earliest_event": earliest.date().isoformat() if earliest else None,
-        "latest_event": latest.date().isoformat() if latest else None,
-    }
+    for day in _event_days(reader):
+        earliest = day if earliest is None or day < earliest else earliest
+        latest = day if latest is None or day > latest else latest
+    return {"earliest_event": earliest, "latest_event": latest}
 
 
 def _sample_games(reader: ArchiveReader) -> list[dict[str, Any]]:
@@ -43,12 +75,16 @@ def _sample_games(reader: ArchiveReader) -> list[dict[str, Any]]:
     return sample
 
 
-def summarize_archive(reader: ArchiveReader, size_bytes: int) -> dict[str, Any]:
+def summarize_archive(
+    reader: ArchiveReader, size_bytes: int, event_days: tuple[str | None, str | None] | None = None
+) -> dict[str, Any]:
     """The seed's summary of an archive.
 
     Args:
         reader: an open, safety-checked archive.
         size_bytes: the archive file's size.
+        event_days: the events' first and last day when already known (an import finds
+            them on its way through the rows); read from the archive otherwise.
     """
     metadata = reader.metadata
     declared = metadata.get("contents") if isinstance(metadata.get("contents"), dict) else {}
@@ -83,6 +119,10 @@ def summarize_archive(reader: ArchiveReader, size_bytes: int) -> dict[str, Any]:
         },
         "preview": {
             "sample_games": _sample_games(reader),
-            "date_range": _event_date_range(reader),
+            "date_range": (
+                {"earliest_event": event_days[0], "latest_event": event_days[1]}
+                if event_days and event_days[0]
+                else _event_date_range(reader)
+            ),
         },
     }

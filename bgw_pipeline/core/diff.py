@@ -17,11 +17,8 @@ import pyarrow as pa
 
 from bgw_pipeline.core.diff_store import DiffStore, compare_columns
 from bgw_pipeline.core.entities import Entity
+from bgw_pipeline.core.row_keys import NATURAL_KEYS
 
-NATURAL_KEYS: dict[str, tuple[str, ...]] = {
-    "games": ("normalized_title", "store"),
-    "price_history": ("game_id", "store", "recorded_at"),
-}
 REFERENCES_GAMES = frozenset({"events", "price_history"})
 LABEL_COLUMNS = {"games": "title", "rules": "name", "events": "title"}
 CHANGE_SAMPLE_ROWS = 20
@@ -104,15 +101,21 @@ def _remapped_source(store: DiffStore, entity: Entity) -> None:
 
 
 def _classify(store: DiffStore, entity: Entity) -> None:
+    """`cls_<entity>`: the status of each archive row still in question.
+
+    `arcm_` holds the archive rows that are not unchanged, `db_` the database's version of
+    those of them it has, `dbk_` the id, row hash and natural-key hash of every database
+    row (for natural-key duplicates and references).
+    """
     name = entity.name
-    keys = NATURAL_KEYS.get(name, ())
-    partition = ", ".join(f"s0.{k}" for k in keys) or "s0.id"
-    nk_join = " AND ".join(f"n.{k} = s.{k}" for k in keys) or "FALSE"
+    has_key = bool(NATURAL_KEYS.get(name))
+    partition = "s0.nk" if has_key else "s0.id"
+    nk_join = "n.nk = s.nk AND n.id <> s.id" if has_key else "FALSE"
     differs = " OR ".join(f"s.{c} IS DISTINCT FROM d.{c}" for c in compare_columns(entity))
     ref_error = "FALSE"
     if name in REFERENCES_GAMES:
         ref_error = (
-            "s.game_id IS NOT NULL AND s.game_id NOT IN (SELECT id FROM db_games) "
+            "s.game_id IS NOT NULL AND s.game_id NOT IN (SELECT id FROM dbk_games) "
             "AND s.game_id NOT IN (SELECT id FROM cls_games WHERE status = 'new')"
         )
     store.con.execute(
@@ -127,7 +130,7 @@ def _classify(store: DiffStore, entity: Entity) -> None:
             -- keeps it; the others are duplicates of it.
             WINDOW w AS (
                 PARTITION BY {partition}
-                ORDER BY s0.id IN (SELECT id FROM db_{name}) DESC, s0.id
+                ORDER BY s0.id IN (SELECT id FROM dbk_{name}) DESC, s0.id
             )
         )
         SELECT s.id,
@@ -143,7 +146,7 @@ def _classify(store: DiffStore, entity: Entity) -> None:
             CASE WHEN d.id IS NULL THEN NULL ELSE md5(CAST(d AS VARCHAR)) END AS db_hash
         FROM s
         LEFT JOIN db_{name} d ON d.id = s.id
-        LEFT JOIN db_{name} n ON {nk_join} AND n.id <> s.id
+        LEFT JOIN dbk_{name} n ON {nk_join}  -- natural keys are unique in the database
         """
     )
     if name == "games":
@@ -157,6 +160,7 @@ def _classify(store: DiffStore, entity: Entity) -> None:
 def _collect(
     store: DiffStore, entity: Entity, result: EntityDiff, warnings: list[str], errors: list[str]
 ) -> None:
+    """Counts, warnings and errors of the rows in `cls_<entity>`."""
     name = entity.name
     counts = dict(
         store.con.execute(f"SELECT status, count(*) FROM cls_{name} GROUP BY status").fetchall()
@@ -223,13 +227,19 @@ def _show(value: Any) -> Any:
     return str(value)
 
 
-def diff_loaded(store: DiffStore, entities: tuple[Entity, ...]) -> DiffResult:
-    """Classify the `arc_*` tables against the `db_*` tables already loaded in `store`.
+def diff_loaded(
+    store: DiffStore, entities: tuple[Entity, ...], unchanged: dict[str, int] | None = None
+) -> DiffResult:
+    """Classify the `arc_*` tables against the database tables already loaded in `store`.
 
     Args:
-        store: holds `arc_<entity>` (valid archive rows) and `db_<entity>` (database rows).
+        store: holds `arc_<entity>` (valid archive rows still in question), `db_<entity>`
+            (the database's version of those rows) and `dbk_<entity>` (every database
+            row's id, row hash and natural-key hash).
         entities: the entities the archive carries, parents first.
+        unchanged: per entity, archive rows found identical by their hash (skipped).
     """
+    unchanged = unchanged or {}
     results: dict[str, EntityDiff] = {}
     warnings: list[str] = []
     errors: list[str] = []
@@ -238,10 +248,11 @@ def diff_loaded(store: DiffStore, entities: tuple[Entity, ...]) -> DiffResult:
         _remapped_source(store, entity)
         _classify(store, entity)
         result = results[entity.name] = EntityDiff(entity.name)
+        result.skipped += unchanged.get(entity.name, 0)
         _collect(store, entity, result, warnings, errors)
         ((part,),) = store.con.execute(
             f"SELECT coalesce(md5(string_agg(id || ':' || status || ':' || coalesce(db_hash, '-') "
             f"|| ':' || coalesce(other_id, '-'), ',' ORDER BY id)), '-') FROM cls_{entity.name}"
         ).fetchall()
-        digest.update(f"{entity.name}={part};".encode())
+        digest.update(f"{entity.name}={part};unchanged={unchanged.get(entity.name, 0)};".encode())
     return DiffResult(store, results, warnings, errors, f"sha256:{digest.hexdigest()}")

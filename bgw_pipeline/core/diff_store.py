@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from bgw_pipeline.core.arrow_tables import arrow_schema
 from bgw_pipeline.core.entities import Entity, Kind
+from bgw_pipeline.core.row_keys import natural_key_hashes
 
 CMP_SUFFIX = "__cmp"
 
@@ -32,7 +33,8 @@ def _json_columns(entity: Entity) -> list[str]:
 
 
 def with_compare_columns(entity: Entity, batch: pa.RecordBatch) -> pa.RecordBatch:
-    """The batch plus a `<col>__cmp` column (sorted-key JSON) per JSON column."""
+    """The batch plus a `<col>__cmp` column (sorted-key JSON) per JSON column, and `nk`."""
+    batch = batch.append_column("nk", natural_key_hashes(entity, batch))
     for name in _json_columns(entity):
         keys = [json_compare_key(v) for v in batch.column(name).to_pylist()]
         batch = batch.append_column(f"{name}{CMP_SUFFIX}", pa.array(keys, type=pa.string()))
@@ -56,6 +58,12 @@ class DiffStore:
     def close(self) -> None:
         self.con.close()
 
+    def for_thread(self) -> DiffStore:
+        """The same work database through a cursor of its own, for use on another thread."""
+        view = object.__new__(DiffStore)
+        view.con = self.con.cursor()
+        return view
+
     def load(self, table: str, entity: Entity, batches: Iterable[pa.RecordBatch]) -> int:
         """Create `table` from the entity's batches (with compare columns); return rows."""
         rows = 0
@@ -76,6 +84,23 @@ class DiffStore:
             self.con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _incoming")
             self.con.unregister("_incoming")
         return rows
+
+    def load_keys(self, table: str, batches: Iterable[pa.RecordBatch], merge: bool = False) -> int:
+        """Create `table` (id, h, nk) from key batches; `merge` folds rows sharing an id."""
+        raw = f"{table}__raw" if merge else table
+        self.con.execute(f"CREATE OR REPLACE TABLE {raw} (id VARCHAR, h VARCHAR, nk VARCHAR)")
+        for batch in batches:
+            self.con.register("_keys", batch)
+            self.con.execute(f"INSERT INTO {raw} SELECT * FROM _keys")
+            self.con.unregister("_keys")
+        if merge:
+            self.con.execute(
+                f"CREATE OR REPLACE TABLE {table} AS "
+                f"SELECT id, max(h) AS h, max(nk) AS nk FROM {raw} GROUP BY id"
+            )
+            self.con.execute(f"DROP TABLE {raw}")
+        ((rows,),) = self.con.execute(f"SELECT count(*) FROM {table}").fetchall()
+        return int(rows)
 
     def batches(
         self, query: str, entity: Entity, chunk_rows: int = 20_000

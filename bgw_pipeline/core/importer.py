@@ -11,12 +11,10 @@ from __future__ import annotations
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -26,8 +24,9 @@ from bgw_pipeline.core.bulk_load import upsert_batches
 from bgw_pipeline.core.database import connect
 from bgw_pipeline.core.diff import DiffResult, diff_loaded
 from bgw_pipeline.core.diff_store import DiffStore
-from bgw_pipeline.core.entities import CORE_ENTITIES, GAMES, RAW_ENTITIES, Entity
-from bgw_pipeline.core.errors import ArchiveError, StalePlanError
+from bgw_pipeline.core.entities import Entity
+from bgw_pipeline.core.errors import StalePlanError
+from bgw_pipeline.core.import_loading import LoadedArchive, load_rows_in_question
 from bgw_pipeline.core.import_plan import (
     discard_plan,
     file_sha256,
@@ -36,7 +35,6 @@ from bgw_pipeline.core.import_plan import (
     save_plan,
 )
 from bgw_pipeline.core.import_report import ImportReport
-from bgw_pipeline.core.row_validation import iter_validated
 from bgw_pipeline.core.schema import ensure_schema
 from bgw_pipeline.core.snapshot import DatabaseSnapshot, open_snapshot
 from bgw_pipeline.core.undo import save_undo_archive
@@ -73,72 +71,7 @@ class ImportOptions:
     use_saved_plan: bool = True
 
 
-@dataclass
-class _LoadedArchive:
-    entities: tuple[Entity, ...]
-    warnings: list[str]
-    errors: list[str]
-    error_counts: dict[str, int]
-    checksum: str
-
-
-def _archive_entities(reader: ArchiveReader) -> tuple[Entity, ...]:
-    names = set(reader.member_names())
-    raw = tuple(e for e in RAW_ENTITIES if any(n.startswith(e.member) for n in names))
-    return CORE_ENTITIES + raw
-
-
-def _valid_batches(
-    reader: ArchiveReader,
-    entity: Entity,
-    rejected: list[str],
-    warnings: list[str],
-    unknown: set[str],
-) -> Iterator[pa.RecordBatch]:
-    """The archive's valid rows as batches; row errors and warnings are collected."""
-    for chunk in iter_validated(entity, reader.iter_rows(entity)):
-        rejected.extend(e.message for e in chunk.errors)
-        warnings.extend(chunk.warnings)
-        unknown.update(chunk.unknown_columns)
-        yield chunk.batch
-
-
-def _load_archive(reader: ArchiveReader, store: DiffStore) -> _LoadedArchive:
-    warnings = list(reader.version_warnings)
-    errors: list[str] = []
-    error_counts: dict[str, int] = {}
-    entities = _archive_entities(reader)
-    for entity in entities:
-        rejected: list[str] = []
-        unknown: set[str] = set()
-        batches = _valid_batches(reader, entity, rejected, warnings, unknown)
-        loaded_rows = store.load(f"arc_{entity.name}", entity, batches) + len(rejected)
-        declared = reader.metadata["contents"].get(entity.count_key)
-        if declared is not None and declared != loaded_rows:
-            raise ArchiveError(
-                f"{entity.member} holds {loaded_rows} rows but metadata.json "
-                f"{entity.count_key} says {declared}; refused"
-            )
-        duplicate = store.con.execute(
-            f"SELECT id FROM arc_{entity.name} GROUP BY id HAVING count(*) > 1 ORDER BY id LIMIT 1"
-        ).fetchall()
-        if duplicate:
-            raise ArchiveError(f"{entity.member}: id {duplicate[0][0]} occurs more than once")
-        if unknown:
-            warnings.append(f"{entity.name}: ignored unknown columns: {', '.join(sorted(unknown))}")
-        errors.extend(rejected)
-        error_counts[entity.name] = len(rejected)
-    return _LoadedArchive(entities, warnings, errors, error_counts, reader.checksum)
-
-
-def _load_database(
-    source: DatabaseSnapshot, store: DiffStore, entities: tuple[Entity, ...]
-) -> None:
-    for entity in {GAMES, *entities}:
-        store.load(f"db_{entity.name}", entity, source.batches(entity))
-
-
-def _summary(diff: DiffResult, loaded: _LoadedArchive) -> dict[str, dict[str, int]]:
+def _summary(diff: DiffResult, loaded: LoadedArchive) -> dict[str, dict[str, int]]:
     for name, count in loaded.error_counts.items():
         diff.entities[name].errors += count
     return {name: d.counts() for name, d in diff.entities.items()}
@@ -169,22 +102,24 @@ def run_import(
             with open_archive(archive, options.limits) as reader:
                 reader.require_compatible()
                 reader.require_verified()
-                loaded = _load_archive(reader, store)
-                summary = summarize_archive(reader, archive.stat().st_size)
-            report.archive = {"name": archive.name, "sha256": archive_sha, **summary}
-            if options.dry_run:
-                with open_snapshot(engine) as snapshot:
-                    _load_database(snapshot, store, loaded.entities)
-                    diff = diff_loaded(store, loaded.entities)
-                _fill(report, diff, loaded)
-                plan = new_plan(
-                    archive_sha, archive.name, diff.fingerprint, report.import_id, report.summary
-                )
-                save_plan(folders.plans, plan)
-                report.success = True
-                report.message = _dry_run_message(report, options)
-            else:
-                _apply(engine, archive_sha, store, loaded, report, folders, options)
+                if options.dry_run:
+                    with open_snapshot(engine) as snapshot:
+                        loaded = load_rows_in_question(reader, store, snapshot)
+                        diff = diff_loaded(store, loaded.entities, loaded.unchanged)
+                    _describe(report, reader, archive, archive_sha, loaded)
+                    _fill(report, diff, loaded)
+                    plan = new_plan(
+                        archive_sha,
+                        archive.name,
+                        diff.fingerprint,
+                        report.import_id,
+                        report.summary,
+                    )
+                    save_plan(folders.plans, plan)
+                    report.success = True
+                    report.message = _dry_run_message(report, options)
+                else:
+                    _apply(engine, archive, archive_sha, reader, store, report, folders, options)
         finally:
             store.close()
     report.duration_seconds = round(time.monotonic() - started, 3)
@@ -192,7 +127,16 @@ def run_import(
     return report
 
 
-def _fill(report: ImportReport, diff: DiffResult, loaded: _LoadedArchive) -> None:
+def _describe(
+    report: ImportReport, reader: ArchiveReader, archive: Path, sha: str, loaded: LoadedArchive
+) -> None:
+    summary = summarize_archive(
+        reader, archive.stat().st_size, (loaded.days.earliest, loaded.days.latest)
+    )
+    report.archive = {"name": archive.name, "sha256": sha, **summary}
+
+
+def _fill(report: ImportReport, diff: DiffResult, loaded: LoadedArchive) -> None:
     report.summary = _summary(diff, loaded)
     report.warnings = loaded.warnings + diff.warnings
     report.errors = loaded.errors + diff.errors
@@ -211,9 +155,10 @@ def _dry_run_message(report: ImportReport, options: ImportOptions) -> str:
 
 def _apply(
     engine: Engine,
+    archive: Path,
     archive_sha: str,
+    reader: ArchiveReader,
     store: DiffStore,
-    loaded: _LoadedArchive,
     report: ImportReport,
     folders: ImportFolders,
     options: ImportOptions,
@@ -225,8 +170,9 @@ def _apply(
         else:
             conn = conn.execution_options(bgw_sqlite_begin="BEGIN IMMEDIATE")
         with conn.begin() as transaction:
-            _load_database(DatabaseSnapshot(conn), store, loaded.entities)
-            diff = diff_loaded(store, loaded.entities)
+            loaded = load_rows_in_question(reader, store, DatabaseSnapshot(conn))
+            diff = diff_loaded(store, loaded.entities, loaded.unchanged)
+            _describe(report, reader, archive, archive_sha, loaded)
             _fill(report, diff, loaded)
             if plan is not None and plan.fingerprint != diff.fingerprint:
                 transaction.rollback()

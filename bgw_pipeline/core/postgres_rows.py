@@ -14,8 +14,8 @@ import queue
 import re
 import threading
 import uuid
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy.engine import Engine
 
@@ -24,6 +24,7 @@ from bgw_pipeline.core.entities import Entity, Kind
 from bgw_pipeline.core.row_json_sql import slice_copy_query, slice_rows_query
 
 WORKERS = 2
+T = TypeVar("T")
 SLICE_ROWS = 20_000
 QUEUED_SLICES = 2  # per worker: bounds memory to a few slices
 
@@ -151,6 +152,45 @@ class PostgresRowReader:
                     with contextlib.suppress(queue.Empty):
                         handoff.get(timeout=0.05)
                 thread.join()
+
+    def map_unordered(self, jobs: Sequence[Callable[[Any], T]]) -> Iterator[T]:
+        """Run each job with a worker connection, the workers in parallel; results as they
+        come (a few at most wait in memory)."""
+        workers = max(1, min(self._workers, len(jobs)))
+        conns = [self._connection(i) for i in range(workers)]
+        results: queue.Queue[Any] = queue.Queue(2 * workers)
+        done = object()
+
+        def work(index: int) -> None:
+            try:
+                for job in jobs[index::workers]:
+                    results.put(job(conns[index]))
+            except BaseException as exc:  # noqa: BLE001 - handed to the consumer, re-raised there
+                results.put(exc)
+            finally:
+                results.put(done)
+
+        threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(workers)]
+        for thread in threads:
+            thread.start()
+        finished, failure = 0, None
+        try:
+            while finished < workers:
+                item = results.get()
+                if item is done:
+                    finished += 1
+                elif isinstance(item, BaseException):
+                    failure = failure or item
+                elif failure is None:
+                    yield item
+        finally:
+            while any(t.is_alive() for t in threads):
+                with contextlib.suppress(queue.Empty):
+                    results.get(timeout=0.05)
+            for thread in threads:
+                thread.join()
+        if failure is not None:
+            raise failure
 
     def close(self) -> None:
         """End the workers' transactions and give their connections back."""

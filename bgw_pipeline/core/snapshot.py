@@ -7,9 +7,9 @@ an export runs cannot produce an archive that mixes before and after.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Protocol
+from typing import Any, Protocol
 
 import pyarrow as pa
 import sqlalchemy as sa
@@ -23,6 +23,7 @@ from bgw_pipeline.core.postgres_rows import PostgresRowReader
 from bgw_pipeline.core.schema import table_for
 
 DEFAULT_CHUNK_ROWS = 20_000
+IDS_PER_QUERY = 1_000
 
 
 class TableSource(Protocol):
@@ -52,6 +53,30 @@ class DatabaseSnapshot:
         self._chunk_rows = chunk_rows
         self._row_reader = row_reader
         self._counts: dict[str, int] = {}
+
+    @property
+    def row_reader(self) -> PostgresRowReader | None:
+        """PostgreSQL worker connections sharing this snapshot, if any."""
+        return self._row_reader
+
+    @property
+    def dialect_name(self) -> str:
+        return str(self._conn.dialect.name)
+
+    @property
+    def driver_connection(self) -> Any:
+        """The driver's own connection, inside this snapshot's transaction."""
+        return self._conn.connection.driver_connection
+
+    def rows_by_ids(self, entity: Entity, ids: Sequence[str]) -> Iterator[pa.RecordBatch]:
+        """The rows with these ids (a bounded number per query), as record batches."""
+        table = table_for(entity)
+        for start in range(0, len(ids), IDS_PER_QUERY):
+            chunk = ids[start : start + IDS_PER_QUERY]
+            query = sa.select(*table.columns).where(table.c.id.in_(chunk)).order_by(table.c.id)
+            rows = self._conn.execute(query).all()
+            if rows:
+                yield batch_from_rows(entity, rows)
 
     def count(self, entity: Entity) -> int:
         """Rows of this entity in the snapshot."""

@@ -1,0 +1,160 @@
+"""The first pass of an import: every archive row's id and hash, without parsing rows.
+
+A member written one row per line is read in blocks; each line in the export's own form
+(`{"id":"<36 characters>",...}`) gives its id by position and its MD5 by one hashlib call,
+which is several times cheaper than parsing it. Other lines follow the same rules as the
+parser (stripped, one trailing comma dropped), so both passes agree on every id: the
+second pass selects the rows to parse by these ids.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import partial
+from operator import methodcaller
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from bgw_pipeline.core.archive_lines import line_id
+from bgw_pipeline.core.archive_reader import ArchiveReader
+from bgw_pipeline.core.diff_store import DiffStore
+from bgw_pipeline.core.entities import EVENTS, Entity
+from bgw_pipeline.core.errors import ArchiveError
+from bgw_pipeline.core.row_keys import archive_key_batches
+
+BLOCK_BYTES = 8 << 20
+_PREFIX = b'{"id":"'
+HEAD = r'^\{"id":"[0-9a-fA-F-]{36}"$'
+_CREATED_AT = b'"created_at":"'
+
+
+@dataclass
+class EventDays:
+    """The first and last UTC day of the events seen (from canonical timestamps)."""
+
+    earliest: str | None = None
+    latest: str | None = None
+
+    def see(self, line: bytes) -> None:
+        start = line.rfind(_CREATED_AT) + len(_CREATED_AT)
+        if start < len(_CREATED_AT) or line[start + 10 : start + 11] != b"T":
+            return
+        day = line[start : start + 10].decode("ascii", "replace")
+        if self.earliest is None or day < self.earliest:
+            self.earliest = day
+        if self.latest is None or day > self.latest:
+            self.latest = day
+
+
+def _row_text(line: bytes) -> bytes:
+    """What the parser reads of a line: stripped, without one trailing comma."""
+    if line[:7] == _PREFIX and line[-1:] in (b"}", b","):
+        return line[:-1] if line[-1:] == b"," else line
+    text = line.strip()
+    return text[:-1] if text.endswith(b",") else text
+
+
+def _batch(texts: list[bytes]) -> pa.RecordBatch:
+    md5 = hashlib.md5
+    ids = [line_id(t) for t in texts]
+    hashes = [
+        None if i is None else md5(t, usedforsecurity=False).hexdigest()
+        for i, t in zip(ids, texts, strict=True)
+    ]
+    return pa.RecordBatch.from_arrays(
+        [
+            pa.array(ids, pa.string()),
+            pa.array(hashes, pa.string()),
+            pa.nulls(len(ids), pa.string()),
+        ],
+        names=["id", "h", "nk"],
+    )
+
+
+def _canonical_batch(texts: list[bytes]) -> pa.RecordBatch | None:
+    """The batch of rows whose lines all start `{"id":"<id>"`, with no Python loop per row
+    beyond slicing and hashing; None otherwise (then `_batch` handles the block)."""
+    heads = pa.array([t[:44] for t in texts], pa.binary())
+    if not pc.all(pc.match_substring_regex(heads, HEAD)).as_py():
+        return None
+    ids = pc.binary_slice(heads, 7, 43).cast(pa.string())
+    digest = partial(hashlib.md5, usedforsecurity=False)
+    hashes = pa.array(list(map(methodcaller("hexdigest"), map(digest, texts))), pa.string())
+    return pa.RecordBatch.from_arrays(
+        [ids, hashes, pa.nulls(len(texts), pa.string())], names=["id", "h", "nk"]
+    )
+
+
+def _fast_texts(region: bytes) -> list[bytes] | None:
+    """The rows of a region whose every line ends with a comma, split in one call.
+
+    Such a line starting with `{` reads the same stripped (as the parser reads it), so the
+    split gives exactly the parser's row texts; `_canonical_batch` checks the starts.
+    """
+    if not region.endswith(b",\n"):
+        return None
+    texts = region.split(b",\n")[:-1]
+    return texts if len(texts) == region.count(b"\n") else None
+
+
+def _slow_texts(lines: list[bytes], entity: Entity, closed: bool) -> tuple[list[bytes], bool]:
+    """Row texts of lines that may hold the closing `]}`; whether the member is closed."""
+    texts: list[bytes] = []
+    for line in lines:
+        if closed:
+            if line.strip():
+                raise ArchiveError(f"{entity.member} has data after its closing ']}}'")
+        elif line[:1] == b"]" and line.strip() == b"]}":
+            closed = True
+        else:
+            texts.append(_row_text(line))
+    return texts, closed
+
+
+def _line_batches(
+    reader: ArchiveReader, entity: Entity, days: EventDays | None
+) -> Iterator[pa.RecordBatch]:
+    stream = reader.open_member(entity.member)
+    carry, started, closed = b"", False, False
+    while True:
+        block = stream.read(BLOCK_BYTES)
+        data = carry + block
+        if block:
+            cut = data.rfind(b"\n") + 1
+            region, carry = data[:cut], data[cut:]
+        else:
+            region, carry = (data + b"\n" if data else b""), b""
+        if not started and region:
+            header, region = region.split(b"\n", 1)
+            started, closed = True, header.strip().endswith(b"]}")
+        texts = None if closed else _fast_texts(region)
+        if texts is None:
+            texts, closed = _slow_texts(region.split(b"\n")[:-1], entity, closed)
+        if days is not None:
+            for text in texts:
+                days.see(text)
+        if texts:
+            batch = _canonical_batch(texts)
+            yield batch if batch is not None else _batch([_row_text(t) for t in texts])
+        if not block:
+            break
+    if not closed:
+        raise ArchiveError(f"{entity.member} ends before its closing ']}}': truncated?")
+
+
+def load_archive_keys(
+    store: DiffStore, reader: ArchiveReader, entity: Entity, days: EventDays | None = None
+) -> int:
+    """Fill `ak_<entity>` (id, h, null) with every archive row; return the row count.
+
+    `days`, for events, collects the date range on the way.
+    """
+    table = f"ak_{entity.name}"
+    if entity.one_file_per_row or not reader.has_line_layout(entity):
+        if days is not None:
+            days.earliest = days.latest = None  # not known without parsing: summary parses
+        return store.load_keys(table, archive_key_batches(reader, entity))
+    return store.load_keys(table, _line_batches(reader, entity, days if entity is EVENTS else None))

@@ -1,0 +1,123 @@
+"""Reading rows of a member written one row per line, the export's own layout.
+
+The export writes `{"<entity>":[` then one row per line; a reader can then take rows a
+line at a time (and find a row's id by position) instead of parsing a huge JSON object.
+Members in any other JSON layout are parsed whole.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
+
+import orjson
+
+from bgw_pipeline.core.archive_safety import CountingReader
+from bgw_pipeline.core.entities import Entity
+from bgw_pipeline.core.errors import ArchiveError
+
+
+class MemberSource(Protocol):
+    """What these functions need of an open archive."""
+
+    def open_member(self, name: str) -> CountingReader: ...
+
+    def read_member_bytes(self, name: str, max_bytes: int = ...) -> bytes: ...
+
+
+def _parse(data: bytes, where: str) -> Any:
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise ArchiveError(f"{where} is not valid JSON: {exc}") from None
+
+
+def iter_lines(stream: CountingReader) -> Iterator[bytes]:
+    pending = b""
+    while chunk := stream.read():
+        pending += chunk
+        *complete, pending = pending.split(b"\n")
+        yield from complete
+    if pending:
+        yield pending
+
+
+_LINE_ID = re.compile(rb'[0-9a-fA-F-]{36}"')
+
+
+def line_id(line: bytes) -> str | None:
+    """The id of a row written in the export's own form (`{"id":"<36 chars>",...`), else None."""
+    if line[:7] != b'{"id":"' or not _LINE_ID.match(line, 7):
+        return None
+    return line[7:43].decode("ascii")
+
+
+def member_has_line_layout(reader: MemberSource, entity: Entity) -> bool:
+    header = b'{"' + entity.name.encode() + b'":['
+    first = next(iter_lines(reader.open_member(entity.member)), b"").strip()
+    return first in (header, header + b"]}")
+
+
+def iter_table_lines(
+    reader: MemberSource, entity: Entity, chunk_rows: int
+) -> Iterator[list[bytes]]:
+    """Row texts of a member in the one-row-per-line layout (checked by member_has_line_layout)."""
+    name = entity.member
+    lines = iter_lines(reader.open_member(name))
+    if next(lines, b"").strip().endswith(b"]}"):
+        return
+    chunk: list[bytes] = []
+    for line in lines:
+        text = line.strip()
+        if text == b"]}":
+            break
+        chunk.append(text[:-1] if text.endswith(b",") else text)
+        if len(chunk) >= chunk_rows:
+            yield chunk
+            chunk = []
+    else:
+        raise ArchiveError(f"{name} ends before its closing ']}}': truncated?")
+    if any(line.strip() for line in lines):
+        raise ArchiveError(f"{name} has data after its closing ']}}'")
+    if chunk:
+        yield chunk
+
+
+def parse_lines(name: str, lines: list[bytes]) -> list[Any]:
+    rows = []
+    for text in lines:
+        try:
+            rows.append(orjson.loads(text))
+        except orjson.JSONDecodeError as exc:
+            where = f"{name} row {line_id(text) or text[:60]!r}"
+            raise ArchiveError(f"{where} is not valid JSON: {exc}") from None
+    return rows
+
+
+def iter_table_rows(
+    reader: MemberSource,
+    entity: Entity,
+    chunk_rows: int,
+    keep: Callable[[str | None], bool] | None = None,
+) -> Iterator[list[Any]]:
+    if not member_has_line_layout(reader, entity):
+        yield from _whole_member_rows(reader, entity, chunk_rows)
+        return
+    for lines in iter_table_lines(reader, entity, chunk_rows):
+        kept = lines if keep is None else [t for t in lines if keep(line_id(t))]
+        if kept:
+            yield parse_lines(entity.member, kept)
+
+
+def _whole_member_rows(
+    reader: MemberSource, entity: Entity, chunk_rows: int
+) -> Iterator[list[Any]]:
+    document = _parse(reader.read_member_bytes(entity.member, max_bytes=1 << 62), entity.member)
+    if not isinstance(document, dict) or list(document) != [entity.name]:
+        raise ArchiveError(f'{entity.member} must be {{"{entity.name}": [...]}}')
+    rows = document[entity.name]
+    if not isinstance(rows, list):
+        raise ArchiveError(f'{entity.member}: "{entity.name}" must be a JSON array')
+    for start in range(0, len(rows), chunk_rows):
+        yield rows[start : start + chunk_rows]

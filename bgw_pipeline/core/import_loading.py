@@ -1,0 +1,144 @@
+"""Loading an import's work database: both sides' row keys, then the rows in question.
+
+Rows whose id and hash are the same in the archive and in the database are unchanged and
+only counted; the others are parsed, validated and loaded with the database's version of
+them, for the DuckDB diff (diff.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+from bgw_pipeline.core.archive_keys import EventDays, load_archive_keys
+from bgw_pipeline.core.archive_reader import ArchiveReader
+from bgw_pipeline.core.diff_store import DiffStore
+from bgw_pipeline.core.entities import CORE_ENTITIES, GAMES, RAW_ENTITIES, Entity
+from bgw_pipeline.core.errors import ArchiveError
+from bgw_pipeline.core.row_json_sql import row_sql
+from bgw_pipeline.core.row_keys import NATURAL_KEYS, database_key_batches
+from bgw_pipeline.core.row_validation import iter_validated
+from bgw_pipeline.core.snapshot import DatabaseSnapshot
+
+
+@dataclass
+class LoadedArchive:
+    """What the import learned of the archive while loading it."""
+
+    entities: tuple[Entity, ...]
+    warnings: list[str]
+    errors: list[str] = field(default_factory=list)
+    error_counts: dict[str, int] = field(default_factory=dict)
+    unchanged: dict[str, int] = field(default_factory=dict)
+    days: EventDays = field(default_factory=EventDays)
+
+
+def _archive_entities(reader: ArchiveReader) -> tuple[Entity, ...]:
+    names = set(reader.member_names())
+    raw = tuple(e for e in RAW_ENTITIES if any(n.startswith(e.member) for n in names))
+    return CORE_ENTITIES + raw
+
+
+def _load_archive_keys(reader: ArchiveReader, store: DiffStore) -> LoadedArchive:
+    """Every archive row's id and hash (`ak_<entity>`), with counts and ids checked."""
+    entities = _archive_entities(reader)
+    days = EventDays()
+    for entity in entities:
+        rows = load_archive_keys(store, reader, entity, days)
+        declared = reader.metadata["contents"].get(entity.count_key)
+        if declared is not None and declared != rows:
+            raise ArchiveError(
+                f"{entity.member} holds {rows} rows but metadata.json "
+                f"{entity.count_key} says {declared}; refused"
+            )
+        duplicate = store.con.execute(
+            f"SELECT id FROM ak_{entity.name} WHERE id IS NOT NULL "
+            "GROUP BY id HAVING count(*) > 1 ORDER BY id LIMIT 1"
+        ).fetchall()
+        if duplicate:
+            raise ArchiveError(f"{entity.member}: id {duplicate[0][0]} occurs more than once")
+    return LoadedArchive(entities, list(reader.version_warnings), days=days)
+
+
+def _load_database_keys(
+    source: DatabaseSnapshot, store: DiffStore, entities: tuple[Entity, ...]
+) -> None:
+    """Every database row's id, row hash and natural-key hash (`dbk_<entity>`)."""
+    for entity in {GAMES, *entities}:
+        json_with_key = bool(row_sql(entity).json_columns) and entity.name in NATURAL_KEYS
+        merge = json_with_key and source.dialect_name == "postgresql"
+        store.load_keys(f"dbk_{entity.name}", database_key_batches(source, entity), merge)
+
+
+def _load_keys(reader: ArchiveReader, store: DiffStore, source: DatabaseSnapshot) -> LoadedArchive:
+    """Both sides' keys. One after the other: the database side already keeps both cores
+    busy (two server processes), and the two sides would only contend for them."""
+    _load_database_keys(source, store, _archive_entities(reader))
+    return _load_archive_keys(reader, store)
+
+
+def _valid_batches(
+    reader: ArchiveReader,
+    entity: Entity,
+    keep: Callable[[str | None], bool] | None,
+    loaded: LoadedArchive,
+    unknown: set[str],
+    rejected: list[str],
+) -> Iterator[pa.RecordBatch]:
+    """The archive's valid rows still in question as batches; errors and warnings kept."""
+    for chunk in iter_validated(entity, reader.iter_rows(entity, keep=keep)):
+        rejected.extend(e.message for e in chunk.errors)
+        loaded.warnings.extend(chunk.warnings)
+        unknown.update(chunk.unknown_columns)
+        yield chunk.batch
+
+
+def load_rows_in_question(
+    reader: ArchiveReader, store: DiffStore, source: DatabaseSnapshot
+) -> LoadedArchive:
+    """Keys of both sides, then only the archive rows that are not unchanged, parsed.
+
+    Fills `arc_` (valid archive rows in question) and `db_` (the database's version of
+    those rows); `ak_` and `dbk_` are loaded already.
+    """
+    loaded = _load_keys(reader, store, source)
+    for entity in loaded.entities:
+        name = entity.name
+        store.con.execute(
+            f"CREATE OR REPLACE TABLE open_{name} AS SELECT a.id FROM ak_{name} a "
+            f"LEFT JOIN dbk_{name} d ON d.id = a.id AND d.h = a.h "
+            "WHERE a.id IS NOT NULL AND (a.h IS NULL OR d.id IS NULL)"
+        )
+        ((total, unknown_ids, open_rows),) = store.con.execute(
+            f"SELECT (SELECT count(*) FROM ak_{name}), "
+            f"(SELECT count(*) FROM ak_{name} WHERE id IS NULL), "
+            f"(SELECT count(*) FROM open_{name})"
+        ).fetchall()
+        loaded.unchanged[name] = total - unknown_ids - open_rows
+        keep = None
+        if loaded.unchanged[name]:
+            wanted = {r[0] for r in store.con.execute(f"SELECT id FROM open_{name}").fetchall()}
+            keep = lambda row_id, wanted=wanted: row_id is None or row_id in wanted  # noqa: E731
+        rejected: list[str] = []
+        unknown: set[str] = set()
+        batches = _valid_batches(reader, entity, keep, loaded, unknown, rejected)
+        store.load(f"arc_{name}", entity, batches)
+        duplicate = store.con.execute(
+            f"SELECT id FROM arc_{name} GROUP BY id HAVING count(*) > 1 ORDER BY id LIMIT 1"
+        ).fetchall()
+        if duplicate:
+            raise ArchiveError(f"{entity.member}: id {duplicate[0][0]} occurs more than once")
+        if unknown:
+            loaded.warnings.append(f"{name}: ignored unknown columns: {', '.join(sorted(unknown))}")
+        loaded.errors.extend(rejected)
+        loaded.error_counts[name] = len(rejected)
+        existing = [
+            r[0]
+            for r in store.con.execute(
+                f"SELECT a.id FROM arc_{name} a JOIN dbk_{name} d USING (id) ORDER BY a.id"
+            ).fetchall()
+        ]
+        store.load(f"db_{name}", entity, source.rows_by_ids(entity, existing))
+    return loaded
