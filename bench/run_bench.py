@@ -10,6 +10,7 @@ docs/BENCHMARKS.md and docs/benchmarks.png.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -33,36 +34,77 @@ TABLES = ("games", "rules", "events", "price_history", "raw_items", "listings")
 CHILD_ENV: dict[str, str] = {}
 
 
-def timed(command: list[str]) -> tuple[float, float]:
+LAST_STDOUT: list[str] = [""]
+
+
+def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
     """(wall seconds, peak RSS MiB) of one run of `command` as a child process."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            env={**os.environ, **CHILD_ENV}, cwd=ROOT)  # fmt: skip
-    _pid, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - started
-    if status != 0:
-        raise RuntimeError(f"{' '.join(command)} failed: {proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(command, stdout=out, stderr=err,
+                                env={**os.environ, **CHILD_ENV, **(env or {})}, cwd=ROOT)  # fmt: skip
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        out.seek(0)
+        err.seek(0)
+        LAST_STDOUT[0] = out.read().decode(errors="replace")
+        if status != 0:
+            raise RuntimeError(f"{' '.join(command)} failed: {err.read().decode()[-2000:]}")
     return wall, usage.ru_maxrss / 1024
 
 
-def median_of(runs: int, command: list[str], before: object = None) -> tuple[float, float]:
+def median_of(
+    runs: int, command: list[str], before: object = None, env: dict[str, str] | None = None
+) -> tuple[float, float]:
     results = []
     for _ in range(runs):
         if callable(before):
             before()
-        results.append(timed(command))
+        results.append(timed(command, env))
     return statistics.median(r[0] for r in results), statistics.median(r[1] for r in results)
 
 
-def change_one_percent(url: str) -> None:
+def change_one_percent(url: str) -> int:
     """Bump the price of 1% of the price rows, so a dry run has updates to find."""
     engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
     with engine.begin() as conn:
-        conn.exec_driver_sql(
+        changed = conn.exec_driver_sql(
             "UPDATE price_history SET price = price + 1 WHERE id IN "
             "(SELECT id FROM price_history ORDER BY id LIMIT (SELECT count(*) / 100 FROM price_history))"
-        )
+        ).rowcount
     engine.dispose()
+    return int(changed)
+
+
+def total_rows(url: str) -> int:
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.connect() as conn:
+        rows = sum(conn.exec_driver_sql(f"SELECT count(*) FROM {t}").scalar_one() for t in TABLES)
+    engine.dispose()
+    return int(rows)
+
+
+def zlib6_size(archive: Path) -> int:
+    """The archive's members deflated at zlib level 6 (the size target's reference)."""
+    import zipfile
+    import zlib
+
+    total = 0
+    with zipfile.ZipFile(archive) as zf:
+        for info in zf.infolist():
+            packer = zlib.compressobj(6, zlib.DEFLATED, -15)
+            total += len(packer.compress(zf.read(info))) + len(packer.flush())
+            total += 30 + 46 + 2 * len(info.filename.encode())  # local + central headers
+    return total + 22
+
+
+def dagster_backup(url: str, work: Path, runs: int) -> tuple[float, float]:
+    """`bgw backup` (backup_job through Dagster, with raw data) on a fresh DAGSTER_HOME."""
+    home = work / "dagster_home"
+    home.mkdir(exist_ok=True)
+    shutil.copy(ROOT / "deploy" / "dagster.local.yaml", home / "dagster.yaml")
+    env = {"BGW_DATABASE_URL": url, "DAGSTER_HOME": str(home)}
+    return median_of(runs, [*BGW, "backup", "--include-raw-data"], env=env)
 
 
 def bench_one(scale: str, backend: str, work: Path, runs: int) -> dict[str, object]:
@@ -89,18 +131,24 @@ def bench_one(scale: str, backend: str, work: Path, runs: int) -> dict[str, obje
     )
     archive = sorted(out.glob("bgw_backup_*.zip"))[-1]
     command = [*BGW, "import", str(archive), "--url", url]
-    dry_runs, apply_runs = [], []
+    dry_runs, apply_runs, written = [], [], []
     for _ in range(runs):  # each round: 1% changed, dry run (saves the plan), apply it
-        change_one_percent(url)
+        changed = change_one_percent(url)
         dry_runs.append(timed(command))
         apply_runs.append(timed([*command, "--apply"]))
+        message = json.loads(LAST_STDOUT[0])["message"]
+        written.append((changed, int(message.split()[1])))
     dry = statistics.median(r[0] for r in dry_runs), statistics.median(r[1] for r in dry_runs)
     apply = statistics.median(r[0] for r in apply_runs), statistics.median(r[1] for r in apply_runs)
-    naive = median_of(runs, [sys.executable, str(ROOT / "bench" / "naive_export.py"), url,
-                             str(work / "naive.zip")])  # fmt: skip
+    # The naive export needs gigabytes at L: one run there is enough to place it.
+    naive = median_of(1 if scale == "L" else runs, [sys.executable,
+                      str(ROOT / "bench" / "naive_export.py"), url, str(work / "naive.zip")])  # fmt: skip
     row: dict[str, object] = {
         "scale": scale, "backend": backend, "export": export, "dry_run": dry, "apply": apply,
         "naive": naive, "archive_mb": archive.stat().st_size / 2**20, "pg_dump": None,
+        "rows": total_rows(url), "zlib6_mb": zlib6_size(archive) / 2**20,
+        "written_equals_changed": all(w == c for c, w in written), "written": written,
+        "dagster": dagster_backup(url, work, runs) if scale == "S" else None,
     }  # fmt: skip
     if backend == "postgresql":
         parsed = sa.make_url(url)
@@ -114,40 +162,103 @@ def _ratio(a: float | None, b: float | None) -> str:
     return "" if not a or not b else f"{a / b:.2f}"
 
 
+def _met(ok: bool) -> str:
+    return "met" if ok else "**missed**"
+
+
+def _t(cell: object) -> tuple[float, float]:
+    return cell  # type: ignore[return-value]
+
+
+def table_lines(rows: list[dict[str, object]]) -> list[str]:
+    lines = [
+        "| scale | backend | rows | export s (MiB) | rows/s | dry run s (MiB) | apply s (MiB) "
+        "| naive export s (MiB) | pg_dump -Fc s | export/pg_dump | archive MB | zlib-6 MB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        export, dry, apply, naive = (_t(r[k]) for k in ("export", "dry_run", "apply", "naive"))
+        dump = _t(r["pg_dump"])[0] if r["pg_dump"] else None
+        lines.append(
+            f"| {r['scale']} | {r['backend']} | {r['rows']:,} | {export[0]:.2f} ({export[1]:.0f}) "
+            f"| {int(r['rows']) / export[0]:,.0f} | {dry[0]:.2f} ({dry[1]:.0f}) "  # type: ignore[call-overload]
+            f"| {apply[0]:.2f} ({apply[1]:.0f}) | {naive[0]:.2f} ({naive[1]:.0f}) "
+            f"| {'' if dump is None else f'{dump:.2f}'} | {_ratio(export[0], dump)} "
+            f"| {r['archive_mb']:.1f} | {r['zlib6_mb']:.1f} |"
+        )
+    return lines
+
+
+def target_lines(rows: list[dict[str, object]], backend: str) -> list[str]:
+    mine = {str(r["scale"]): r for r in rows if r["backend"] == backend}
+    lines = []
+    for scale in ("M", "L"):
+        r = mine.get(scale)
+        if r is None:
+            continue
+        export, dry, apply = _t(r["export"]), _t(r["dry_run"]), _t(r["apply"])
+        if r["pg_dump"]:
+            dump = _t(r["pg_dump"])[0]
+            lines.append(f"- {scale}: export no slower than pg_dump -Fc: "
+                         f"{_met(export[0] <= dump)} (ratio {export[0] / dump:.2f})")  # fmt: skip
+        lines.append(f"- {scale}: dry run no slower than the export: "
+                     f"{_met(dry[0] <= export[0])} (ratio {dry[0] / export[0]:.2f})")  # fmt: skip
+    for scale, r in mine.items():
+        dry, apply = _t(r["dry_run"]), _t(r["apply"])
+        lines.append(f"- {scale}: apply of 1% changed rows adds at most 20% to the dry run: "
+                     f"{_met(apply[0] <= 1.2 * dry[0])} (ratio {apply[0] / dry[0]:.2f}); "
+                     f"rows written equal rows changed: {_met(bool(r['written_equals_changed']))} "
+                     f"(changed, written per round: {r['written']})")  # fmt: skip
+        size = float(r["archive_mb"]) / float(r["zlib6_mb"])  # type: ignore[arg-type]
+        lines.append(f"- {scale}: archive within 20% of its size at zlib level 6: "
+                     f"{_met(size <= 1.2)} (ratio {size:.2f})")  # fmt: skip
+    if "L" in mine:
+        large = mine["L"]
+        rss, dry_rss = _t(large["export"])[1], _t(large["dry_run"])[1]
+        lines.append(f"- L: export peak RSS at most 500 MB: {_met(rss <= 500)} ({rss:.0f} MiB)")
+        if "M" in mine:
+            growth = rss / _t(mine["M"]["export"])[1]
+            lines.append(f"- M to L: export peak RSS grows sub-linearly (10x the rows): "
+                         f"{_met(growth < 10)} (x{growth:.2f})")  # fmt: skip
+        lines.append(f"- L: dry run peak RSS at most 1 GB: {_met(dry_rss <= 1024)} "
+                     f"({dry_rss:.0f} MiB)")  # fmt: skip
+    if "S" in mine:
+        small = mine["S"]
+        both = _t(small["export"])[0] + _t(small["apply"])[0]
+        lines.append(f"- S: export plus import (apply), whole processes, under 2 s: "
+                     f"{_met(both < 2.0)} ({both:.2f} s)")  # fmt: skip
+    return lines
+
+
+def dagster_lines(rows: list[dict[str, object]]) -> list[str]:
+    lines = []
+    for r in rows:
+        if r["dagster"]:
+            backup, export = _t(r["dagster"])[0], _t(r["export"])[0]
+            lines.append(f"- S on {r['backend']}: `bgw backup` (backup_job: extract, snapshots, "
+                         f"archive, CSV, checks, restore drill) {backup:.2f} s vs `bgw export` "
+                         f"{export:.2f} s: Dagster and the job's extra steps add "
+                         f"{backup - export:.2f} s per run")  # fmt: skip
+    return lines
+
+
 def write_report(rows: list[dict[str, object]], out: Path) -> None:
     lines = [
         "# Benchmarks",
         "",
-        "Generated by `make bench` (bench/run_bench.py); whole processes on this machine, "
-        "median of the runs; wall seconds and peak RSS (MiB). Export and import include raw "
-        "data; the dry run and the apply follow a change to 1% of the price rows.",
+        "Generated by `make bench` (bench/run_bench.py) on this machine: whole processes, "
+        "median of the runs, wall seconds and peak RSS (MiB, from the kernel's accounting of "
+        "each child). Export and import include raw data; each dry run and apply follows a "
+        "change to 1% of the price rows. S, M and L are `bgw demo-db --scale 1, 10, 100`.",
         "",
-        "| scale | backend | export s (MiB) | dry run s (MiB) | apply s (MiB) | naive export s (MiB) "
-        "| pg_dump -Fc s | export/pg_dump | archive MB |",
-        "|---|---|---|---|---|---|---|---|---|",
+        *table_lines(rows),
     ]
-    for r in rows:
-        cells = [f"{r[k][0]:.2f} ({r[k][1]:.0f})" for k in ("export", "dry_run", "apply", "naive")]  # type: ignore[index]
-        dump = r["pg_dump"][0] if r["pg_dump"] else None  # type: ignore[index]
-        lines.append(
-            f"| {r['scale']} | {r['backend']} | "
-            + " | ".join(cells)
-            + f" | {'' if dump is None else f'{dump:.2f}'} | {_ratio(r['export'][0], dump)} "  # type: ignore[index]
-            + f"| {r['archive_mb']:.1f} |"
-        )
-    lines += ["", "## Targets (PostgreSQL)", ""]
-    for r in rows:
-        if r["backend"] != "postgresql" or not r["pg_dump"]:
-            continue
-        export, dump, dry = r["export"][0], r["pg_dump"][0], r["dry_run"][0]  # type: ignore[index]
-        met = lambda ok: "met" if ok else "**missed**"  # noqa: E731
-        lines.append(
-            f"- {r['scale']}: export no slower than pg_dump: {met(export <= dump)} "
-            f"(ratio {export / dump:.2f}); dry run no slower than the export: "
-            f"{met(dry <= export)} (ratio {dry / export:.2f}); apply adds at most 20% "
-            f"to the dry run: {met(r['apply'][0] <= 1.2 * dry)} "  # type: ignore[index]
-            f"(ratio {r['apply'][0] / dry:.2f})"
-        )  # type: ignore[index]
+    for backend, title in (
+        ("postgresql", "Targets (PostgreSQL)"),
+        ("sqlite", "Same figures on SQLite"),
+    ):
+        lines += ["", f"## {title}", "", *target_lines(rows, backend)]
+    lines += ["", "## Dagster's fixed overhead per run", "", *dagster_lines(rows)]
     lines += ["", "![time and memory against scale](benchmarks.png)", ""]
     out.write_text("\n".join(lines), encoding="utf-8")
 
@@ -178,8 +289,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--large", action="store_true", help="also scale L (about 1.5M price rows)")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--scales", help="comma-separated, e.g. S,M (overrides --large)")
     args = parser.parse_args()
     scales = ["S", "M"] + (["L"] if args.large else [])
+    if args.scales:
+        scales = args.scales.split(",")
     with tempfile.TemporaryDirectory(prefix="bgw-bench-") as tmp:
         work = Path(tmp)
         CHILD_ENV.update({"EXPORT_PATH": str(work / "exports"), "MAX_IMPORT_MB": "2000"})
