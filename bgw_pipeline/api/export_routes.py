@@ -61,7 +61,11 @@ async def export_full(request: Request, include_raw_data: bool = False) -> Respo
 
 def _zip_upload(upload: UploadFile, folder: Path) -> Path:
     path = save_upload(upload, folder)
-    if path.stat().st_size == 0 or not zipfile.is_zipfile(path):
+    if path.stat().st_size == 0:
+        from bgw_pipeline.core.errors import ArchiveError
+
+        raise ArchiveError(f"{upload.filename or 'the upload'} is empty, not a ZIP archive")
+    if not zipfile.is_zipfile(path):
         raise_not_zip(upload.filename)
     return path
 

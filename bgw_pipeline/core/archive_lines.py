@@ -16,6 +16,7 @@ import orjson
 from bgw_pipeline.core.archive_safety import CountingReader
 from bgw_pipeline.core.entities import Entity
 from bgw_pipeline.core.errors import ArchiveError
+from bgw_pipeline.core.json_keys import refuse_repeated_keys
 
 
 class MemberSource(Protocol):
@@ -28,9 +29,11 @@ class MemberSource(Protocol):
 
 def _parse(data: bytes, where: str) -> Any:
     try:
-        return orjson.loads(data)
+        value = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         raise ArchiveError(f"{where} is not valid JSON: {exc}") from None
+    refuse_repeated_keys(data, value, where)
+    return value
 
 
 def iter_lines(stream: CountingReader) -> Iterator[bytes]:
@@ -87,11 +90,13 @@ def iter_table_lines(
 def parse_lines(name: str, lines: list[bytes]) -> list[Any]:
     rows = []
     for text in lines:
+        where = f"{name} row {line_id(text) or text[:60]!r}"
         try:
-            rows.append(orjson.loads(text))
+            row = orjson.loads(text)
         except orjson.JSONDecodeError as exc:
-            where = f"{name} row {line_id(text) or text[:60]!r}"
             raise ArchiveError(f"{where} is not valid JSON: {exc}") from None
+        refuse_repeated_keys(text, row, where)
+        rows.append(row)
     return rows
 
 

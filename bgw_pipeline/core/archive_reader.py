@@ -42,6 +42,7 @@ from bgw_pipeline.core.errors import (
     ChecksumMismatchError,
     IncompatibleVersionError,
 )
+from bgw_pipeline.core.json_keys import refuse_repeated_keys
 
 __all__ = ["ArchiveLimits", "ArchiveReader", "VerificationReport", "open_archive", "verify_archive"]
 
@@ -130,9 +131,11 @@ class ArchiveReader:
         if METADATA_MEMBER not in self._infos:
             raise ArchiveError("metadata.json is missing: this is not a BGW export archive")
         try:
-            metadata = orjson.loads(self.read_member_bytes(METADATA_MEMBER, max_bytes=16 * MB))
+            text = self.read_member_bytes(METADATA_MEMBER, max_bytes=16 * MB)
+            metadata = orjson.loads(text)
         except orjson.JSONDecodeError as exc:
             raise ArchiveError(f"metadata.json is not valid JSON: {exc}") from None
+        refuse_repeated_keys(text, metadata, METADATA_MEMBER)
         if not isinstance(metadata, dict):
             raise ArchiveError("metadata.json must be a JSON object")
         if not isinstance(metadata.get("contents"), dict):

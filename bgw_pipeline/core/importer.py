@@ -184,9 +184,11 @@ def _apply(
             errors = sum(c["errors"] for c in report.summary.values())
             if errors and options.on_error == "abort":
                 transaction.rollback()
+                first = "; ".join(message[:200] for message in report.errors[:3])
                 report.message = (
                     f"{errors} rows have errors; nothing was written (on_error=abort). "
-                    "Fix the archive, or apply with on_error=skip to write the valid rows."
+                    "Fix the archive, or apply with on_error=skip to write the valid rows. "
+                    f"First errors: {first}"
                 )
                 return
             report.undo = str(

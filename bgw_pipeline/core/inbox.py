@@ -38,10 +38,21 @@ class InboxFile:
         return f"{self.location}|{self.size}|{self.mtime_ns}"
 
 
+EMPTY_FILE_GRACE_SECONDS = 60.0
+
+
 def is_settled(file: InboxFile, settle_seconds: float, now: float | None = None) -> bool:
-    """True when nothing has written to the file for `settle_seconds` (copy finished)."""
+    """True when nothing has written to the file for `settle_seconds` (copy finished).
+
+    An empty file is usually a copy that has just begun; one that stays empty for a
+    minute is taken as it is, so it is refused and moved to failed/ instead of waiting
+    in the inbox for ever.
+    """
     now = time.time() if now is None else now
-    return now - file.mtime_ns / 1e9 >= settle_seconds and file.size > 0
+    quiet_for = now - file.mtime_ns / 1e9
+    if file.size == 0:
+        return quiet_for >= max(settle_seconds, EMPTY_FILE_GRACE_SECONDS)
+    return quiet_for >= settle_seconds
 
 
 def failure_report(name: str, failure: str | None) -> bytes:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import random
 import warnings
 import zipfile
 from collections.abc import Callable, Iterator
@@ -21,11 +22,16 @@ UNICODE_DOT = "\u2024\u2024"  # ONE DOT LEADER twice: looks like ".."
 
 @dataclass(frozen=True)
 class HostileCase:
-    """One broken archive and the words its refusal must contain."""
+    """One broken archive and the words its refusal must contain.
+
+    `row_level` cases are archives whose rows break the schema: the import does not raise,
+    it reports each bad row (entity, id, reason) and an apply writes nothing.
+    """
 
     name: str
     data: bytes
     expect: str
+    row_level: bool = False
 
 
 def _valid(tmp: Path, **kwargs: object) -> bytes:
@@ -73,7 +79,12 @@ def _games(rows: object) -> bytes:
 
 
 def hostile_cases(tmp: Path) -> Iterator[HostileCase]:
-    """At least 40 distinct hostile archives."""
+    """At least 40 distinct hostile archives (the first set, then `more_hostile_cases`)."""
+    yield from _first_cases(tmp)
+    yield from more_hostile_cases(tmp)
+
+
+def _first_cases(tmp: Path) -> Iterator[HostileCase]:
     good = _valid(tmp)
     yield HostileCase("empty file", b"", "empty")
     yield HostileCase("not a zip", b"hello, this is text", "not a ZIP")
@@ -165,6 +176,146 @@ def hostile_cases(tmp: Path) -> Iterator[HostileCase]:
             _rezip(_valid(tmp, with_files=True), _tamper(member)),
             member,
         )
+
+
+RAW_ITEM = {
+    "id": "5a1c0e2e-8d3b-4c1a-9e6f-7b2d4c8a9e01",
+    "store": "Hobby Games",
+    "url": "https://hobbygames.ru/raw",
+    "payload": {"price": 2990},
+    "fetched_at": "2024-01-15T12:30:00Z",
+}
+LISTING = {
+    "id": "6b2d1f3f-9e4c-4d2b-8f70-8c3e5d9b0f12",
+    "store": "Hobby Games",
+    "url": "https://hobbygames.ru/catalog",
+    "page": 1,
+    "content_type": "text/html",
+    "content": "<p>Каталог</p>",
+    "fetched_at": "2024-01-15T12:30:00Z",
+}
+COUNTS = {"games_count": 1, "rules_count": 1, "events_count": 1, "price_history_count": 0}
+
+
+def _with_raw(tmp: Path) -> bytes:
+    listing = f"raw_data/listings/{LISTING['id']}.json"
+    return _valid(
+        tmp,
+        with_files=True,
+        extra_members={
+            "raw_data/raw_items.json": json.dumps({"raw_items": [RAW_ITEM]}).encode(),
+            listing: json.dumps(LISTING, ensure_ascii=False).encode(),
+        },
+        metadata_changes={
+            "contents": COUNTS
+            | {"include_raw_data": True, "raw_items_count": 1, "listings_count": 1}
+        },
+    )
+
+
+def _noise(length: int) -> str:
+    """Text that does not compress (so the size limits do not refuse it first)."""
+    rng = random.Random(length)
+    return "".join(rng.choice("абвгдеёжзийклмнопрстуфхцчшщыэюя") for _ in range(length))
+
+
+def _row_cases(tmp: Path) -> Iterator[HostileCase]:
+    """Rows that break the schema: each is reported by id and reason, nothing is written."""
+    for label, change, expect in [
+        ("wrong type: price as text", {"price": "дёшево"}, "price"),
+        ("out of range: year 99999", {"year": 99999}, "year"),
+        ("out of range: price beyond 32 bits", {"price": 2**40}, "price"),
+        ("negative price", {"price": -1}, "price"),
+        ("huge string as id", {"id": _noise(1_000_000)}, "not a UUID"),
+        ("huge string as price", {"price": _noise(1_000_000)}, "price"),
+        ("synonyms not a list", {"synonyms": "Поезд"}, "synonyms"),
+        ("bad timestamp", {"created_at": "вчера"}, "created_at"),
+    ]:
+        row = SEED_GAME | change
+        yield HostileCase(
+            label,
+            _valid(tmp, replace_members={"games.json": _games([row])}),
+            expect or "games",
+            row_level=True,
+        )
+    orphan = SEED_EVENT | {"game_id": "00000000-0000-4000-8000-000000000001"}
+    yield HostileCase(
+        "broken reference: event of an unknown game",
+        _valid(tmp, replace_members={"events.json": json.dumps({"events": [orphan]}).encode()}),
+        "neither in the database nor in the archive",
+        row_level=True,
+    )
+
+
+def _patch_sizes(data: bytes, member: str, size: int) -> bytes:
+    """The archive with `member`'s declared uncompressed size changed in both headers."""
+    import struct
+
+    out = bytearray(data)
+    name = member.encode()
+    at = 0
+    while (at := out.find(name, at + 1)) != -1:
+        if out[at - 46 : at - 42] == b"PK\x01\x02":  # central directory entry
+            struct.pack_into("<I", out, at - 46 + 24, size)
+        elif out[at - 30 : at - 26] == b"PK\x03\x04":  # local header
+            struct.pack_into("<I", out, at - 30 + 22, size)
+    return bytes(out)
+
+
+def more_hostile_cases(tmp: Path) -> Iterator[HostileCase]:
+    """Cases added to the first set: repeated keys, lying headers, raw data, bad rows."""
+    good = _valid(tmp)
+    game = json.dumps(SEED_GAME, ensure_ascii=False)
+    repeated = game[:-1] + ', "price": 1}'
+    yield HostileCase(
+        "duplicate key in a row",
+        _valid(tmp, replace_members={"games.json": f'{{"games": [{repeated}]}}'.encode()}),
+        "occurs twice",
+    )
+    rule = json.dumps(SEED_RULE, ensure_ascii=False).replace('"op"', '"op": "<", "op"', 1)
+    yield HostileCase(
+        "duplicate key nested in a JSON column",
+        _valid(tmp, replace_members={"rules.json": f'{{"rules": [{rule}]}}'.encode()}),
+        "occurs twice",
+    )
+    yield HostileCase(
+        "duplicate key in metadata.json",
+        _rezip(good, _bad_metadata(b'{"version": "1.0.0", "version": "9.0.0", "checksum": "sha256:'
+                                   + b"0" * 64 + b'", "contents": {}}')),
+        "occurs twice",
+    )  # fmt: skip
+    yield HostileCase(
+        "header says fewer bytes than the member holds",
+        _patch_sizes(good, "games.json", 10),
+        "games.json",
+    )
+    yield HostileCase(
+        "headers promise 3 GB (zip bomb by total size)",
+        _patch_sizes(good, "games.json", 3_000_000_000),
+        "unpack",
+    )
+    raw = _with_raw(tmp)
+    yield HostileCase(
+        "checksum mismatch in raw_data/raw_items.json",
+        _rezip(raw, _tamper("raw_data/raw_items.json")),
+        "raw_data/raw_items.json",
+    )
+    listing = f"raw_data/listings/{LISTING['id']}.json"
+    yield HostileCase(
+        "checksum mismatch in a listing",
+        _rezip(raw, _tamper_bytes(listing)),
+        listing,
+    )
+    yield from _row_cases(tmp)
+
+
+def _tamper_bytes(member: str) -> Callable[[zipfile.ZipFile, zipfile.ZipFile], None]:
+    def change(zin: zipfile.ZipFile, zout: zipfile.ZipFile) -> None:
+        for info in zin.infolist():
+            data = zin.read(info)
+            zout.writestr(info, data + b" " if info.filename == member else data)
+
+    return change
 
 
 def _bad_metadata(payload: bytes) -> Callable[[zipfile.ZipFile, zipfile.ZipFile], None]:
