@@ -15,9 +15,10 @@ from typing import Any
 
 import pyarrow as pa
 
+from bgw_pipeline.core.arrow_tables import arrow_schema
 from bgw_pipeline.core.diff_store import DiffStore, compare_columns
 from bgw_pipeline.core.entities import Entity
-from bgw_pipeline.core.row_keys import NATURAL_KEYS
+from bgw_pipeline.core.row_keys import NATURAL_KEYS, natural_key_hashes
 
 REFERENCES_GAMES = frozenset({"events", "price_history"})
 LABEL_COLUMNS = {"games": "title", "rules": "name", "events": "title"}
@@ -94,10 +95,36 @@ def _remapped_source(store: DiffStore, entity: Entity) -> None:
             f"SELECT a.* REPLACE (coalesce(m.target_id, a.game_id) AS game_id) "
             f"FROM arc_{entity.name} a LEFT JOIN game_targets m ON m.id = a.game_id"
         )
+        if NATURAL_KEYS.get(entity.name):
+            _rehash_moved_keys(store, entity)
     else:
         store.con.execute(
             f"CREATE OR REPLACE TABLE arcm_{entity.name} AS SELECT * FROM arc_{entity.name}"
         )
+
+
+def _rehash_moved_keys(store: DiffStore, entity: Entity) -> None:
+    """Natural-key hashes of rows whose game id was just pointed at the kept game."""
+    keys = NATURAL_KEYS[entity.name]
+    moved = (
+        store.con.execute(
+            f"SELECT m.id, {', '.join(f'm.{k}' for k in keys)} FROM arcm_{entity.name} m "
+            f"JOIN arc_{entity.name} a USING (id) WHERE m.game_id IS DISTINCT FROM a.game_id"
+        )
+        .to_arrow_table()
+        .combine_chunks()
+    )
+    if not moved.num_rows:
+        return
+    schema = arrow_schema(entity)
+    batch = pa.RecordBatch.from_arrays(
+        [moved.column(k).chunk(0).cast(schema.field(k).type) for k in keys], names=list(keys)
+    )
+    fixed = pa.table({"id": moved.column("id").chunk(0), "nk": natural_key_hashes(entity, batch)})
+    store.con.register("_moved", fixed)
+    table = f"arcm_{entity.name}"
+    store.con.execute(f"UPDATE {table} SET nk = _moved.nk FROM _moved WHERE {table}.id = _moved.id")
+    store.con.unregister("_moved")
 
 
 def _classify(store: DiffStore, entity: Entity) -> None:

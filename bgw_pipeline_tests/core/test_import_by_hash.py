@@ -90,3 +90,28 @@ def test_another_layout_is_compared_in_full_with_the_same_result(
     after = dump_database(engine)
     changed = sum(len(set(after[t]) - set(before[t])) for t in ("games", "price_history", "events"))
     assert changed == 15
+
+
+def test_a_price_row_moved_to_the_kept_game_is_checked_under_its_new_key(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    """A price row of an archive game that duplicates a database game (same title and
+    store, other id) is pointed at the database game; if that game already has a price at
+    the same moment, the row is a duplicate (skipped), not a write that breaks UNIQUE."""
+    from bgw_pipeline_tests.archive_builder import build_archive
+    from bgw_pipeline_tests.factories import insert, make_game, make_price
+
+    kept = make_game(title="Каркассон")
+    insert(engine, "games", [kept])
+    insert(engine, "price_history", [make_price(kept)])
+    twin = {**kept, "id": "11111111-1111-4111-8111-111111111111"}
+    price = make_price(twin, id="22222222-2222-4222-8222-222222222222")
+    rows = [{k: (v.isoformat().replace("+00:00", "Z") if hasattr(v, "isoformat") else v)
+             for k, v in r.items()} for r in (twin, price)]  # fmt: skip
+    rows[0]["synonyms"] = json.loads(rows[0]["synonyms"])
+    archive = build_archive(tmp_path / "twin.zip", [rows[0]], [], [], [rows[1]])
+    report = run_import(
+        engine, archive, ImportFolders(tmp_path / "w"), ImportOptions(dry_run=False)
+    )
+    assert report.summary["games"]["skipped"] == 1
+    assert report.summary["price_history"] == {"new": 0, "updated": 0, "skipped": 1, "errors": 0}
