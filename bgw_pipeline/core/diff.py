@@ -107,7 +107,7 @@ def _rehash_moved_keys(store: DiffStore, entity: Entity) -> None:
     """Natural-key hashes of rows whose game id was just pointed at the kept game."""
     keys = NATURAL_KEYS[entity.name]
     moved = (
-        store.con.execute(
+        store.con.sql(
             f"SELECT m.id, {', '.join(f'm.{k}' for k in keys)} FROM arcm_{entity.name} m "
             f"JOIN arc_{entity.name} a USING (id) WHERE m.game_id IS DISTINCT FROM a.game_id"
         )
