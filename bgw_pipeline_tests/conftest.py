@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,19 @@ def _admin_engine() -> sa.Engine:
 @pytest.fixture
 def postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
     """A URL of a new, empty PostgreSQL database, dropped after the test."""
+    with _new_postgres_database() as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url_second() -> Iterator[str]:
+    """Another new PostgreSQL database, for tests that move data between two."""
+    with _new_postgres_database() as url:
+        yield url
+
+
+@contextmanager
+def _new_postgres_database() -> Iterator[str]:
     admin = _admin_engine()
     name = f"bgw_test_{uuid.uuid4().hex[:12]}"
     with admin.connect() as conn:

@@ -111,7 +111,10 @@ class ArchiveReader:
 
     def open_member(self, name: str) -> CountingReader:
         info = self._infos[name]
-        stream = self._zf.open(info)
+        try:
+            stream = self._zf.open(info)
+        except (zipfile.BadZipFile, NotImplementedError, OSError, ValueError) as exc:
+            raise ArchiveError(f"member {name} is corrupt: {exc}") from None
         if info.compress_type == zipfile.ZIP_DEFLATED:
             # ISA-L inflates the same deflate about twice as fast; zipfile still checks CRCs.
             stream._decompressor = isal_zlib.decompressobj(-15)  # type: ignore[attr-defined]

@@ -9,8 +9,11 @@ from __future__ import annotations
 import re
 import stat
 import zipfile
+import zlib
 from dataclasses import dataclass
 from typing import IO
+
+from isal import isal_zlib
 
 from bgw_pipeline.core.archive_format import ALLOWED_DIRECTORIES, METADATA_MEMBER
 from bgw_pipeline.core.entities import CORE_ENTITIES, RAW_ITEMS
@@ -122,7 +125,14 @@ class CountingReader:
     def read(self, size: int = -1) -> bytes:
         try:
             data = self._raw.read(size if size and size > 0 else 1 << 20)
-        except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+        except (
+            zipfile.BadZipFile,
+            EOFError,
+            OSError,
+            ValueError,
+            zlib.error,
+            isal_zlib.error,
+        ) as exc:
             raise ArchiveError(f"member {self._info.filename} is corrupt: {exc}") from None
         self.count += len(data)
         self._budget.spend(self._info.filename, self.count)

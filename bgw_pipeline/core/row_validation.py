@@ -48,6 +48,11 @@ INT_RANGES: dict[tuple[str, str], tuple[int, int]] = {
 }
 
 
+# `null` in a NOT NULL JSON column is the JSON value null (jsonb holds it), not a
+# missing value: the export writes both the same way, so the import must read it back.
+JSON_NULL = object()
+
+
 @dataclass(frozen=True)
 class RowError:
     """One row that cannot be imported, and why."""
@@ -184,6 +189,8 @@ def _column_value(entity: Entity, col: Column, row: Mapping[str, Any]) -> Any:
             return DEFAULTS[(entity.name, col.name)]
         if col.nullable:
             return None
+        if col.kind is Kind.JSON and col.name in row:
+            return JSON_NULL  # a NOT NULL JSON column holding the JSON value null
         raise _Invalid(f"missing required column {col.name}")
     value = row[col.name]
     if col.kind is Kind.JSON:
@@ -218,7 +225,8 @@ def validate_rows(entity: Entity, rows: Sequence[Any]) -> ValidatedRows:
             _check_semantics(entity, values)
             for col in entity.columns:
                 if col.kind is Kind.JSON and values[col.name] is not None:
-                    values[col.name] = _json(values[col.name])
+                    value = values[col.name]
+                    values[col.name] = _json(None if value is JSON_NULL else value)
         except _Invalid as exc:
             errors.append(RowError(entity.name, label, str(exc)))
             invalid_conditions = "condition" in str(exc)
