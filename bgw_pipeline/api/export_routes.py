@@ -39,7 +39,8 @@ async def export_full(request: Request, include_raw_data: bool = False) -> Respo
     """Runs backup_job (it shows in the Dagster UI) and streams the archive it made."""
     wait = context.export_limiter().check(client_ip(request))
     if wait is not None:
-        return json_error(429, "more than 10 exports an hour from this address; try later",
+        limit = context.settings().api_exports_per_hour
+        return json_error(429, f"more than {limit} exports an hour from this address; try later",
                           {"Retry-After": str(int(wait))})  # fmt: skip
     try:
         outcome = await asyncio.wait_for(

@@ -14,6 +14,7 @@ import dagster as dg
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from bgw_pipeline.api.runs import shared_instance
 from bgw_pipeline.core.archive_catalog import list_archives
 from bgw_pipeline.core.ledger import export_totals
 from bgw_pipeline.core.storage import ArchiveStorage
@@ -23,11 +24,11 @@ STATUSES = {"success": [dg.DagsterRunStatus.SUCCESS], "failed": [dg.DagsterRunSt
 
 
 def _run_counts(job: str) -> dict[str, int]:
-    with dg.DagsterInstance.get() as instance:
-        return {
-            label: instance.get_runs_count(dg.RunsFilter(job_name=job, statuses=statuses))
-            for label, statuses in STATUSES.items()
-        }
+    instance = shared_instance()
+    return {
+        label: instance.get_runs_count(dg.RunsFilter(job_name=job, statuses=statuses))
+        for label, statuses in STATUSES.items()
+    }
 
 
 class BgwCollector(Collector):

@@ -6,6 +6,9 @@ the HTTP API show in the Dagster UI next to scheduled and sensor-started ones.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -33,8 +36,25 @@ def _definitions() -> dg.Definitions:
     return defs
 
 
-def _instance() -> dg.DagsterInstance:
+_RUNS = threading.Lock()
+
+
+@cache
+def shared_instance() -> dg.DagsterInstance:
+    """The instance in DAGSTER_HOME, opened once for the server's life."""
     return dg.DagsterInstance.get()
+
+
+@contextmanager
+def _instance() -> Iterator[dg.DagsterInstance]:
+    """The instance in DAGSTER_HOME, one run at a time.
+
+    Requests run in threads: opening the instance once (a fresh DAGSTER_HOME creates its
+    storage on first use, which two threads must not do at once) and running one job at a
+    time keeps the default SQLite run storage consistent. Exports are rate-limited anyway.
+    """
+    with _RUNS:
+        yield shared_instance()
 
 
 def _failure(result: dg.ExecuteInProcessResult, step: str) -> tuple[str, dict[str, Any]]:
