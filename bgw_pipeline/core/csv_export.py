@@ -35,7 +35,8 @@ GAMES_CSV_HEADER = (
     "bgg_id",
 )  # fmt: skip
 PRICE_HISTORY_CSV_HEADER = ("timestamp", "price", "previous_price", "discount_pct", "url", "store")
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# OWASP's list, and the full-width forms some spreadsheets also read as formulas.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 MIN_DAYS, MAX_DAYS, DEFAULT_DAYS = 1, 3650, 365
 CHUNK_ROWS = 20_000
 
