@@ -59,7 +59,7 @@ bench: $(TEST_STAMP)
 
 ## reliability: the reliability suite at full size (more examples, fuzzing, load);
 ## prints the summary table and writes docs/RELIABILITY.md
-reliability: $(TEST_STAMP) browser-deps
+reliability: $(TEST_STAMP)
 	rm -rf .reliability
 	BGW_RELIABILITY=full BGW_RELIABILITY_DIR=$(CURDIR)/.reliability \
 	  $(BIN)/pytest -n 2 --dist loadgroup bgw_pipeline_tests/reliability
