@@ -14,16 +14,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
 from operator import methodcaller
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from bgw_pipeline.core.archive_lines import line_id
-from bgw_pipeline.core.archive_reader import ArchiveReader
+from bgw_pipeline.core.archive_reader import ArchiveLimits, ArchiveReader, open_archive
 from bgw_pipeline.core.diff_store import DiffStore
-from bgw_pipeline.core.entities import EVENTS, Entity
+from bgw_pipeline.core.entities import ENTITIES_BY_NAME, EVENTS, Entity
 from bgw_pipeline.core.errors import ArchiveError
-from bgw_pipeline.core.row_keys import archive_key_batches
+from bgw_pipeline.core.row_keys import KEY_SCHEMA, archive_key_batches
 
 BLOCK_BYTES = 8 << 20
 _PREFIX = b'{"id":"'
@@ -145,16 +147,41 @@ def _line_batches(
         raise ArchiveError(f"{entity.member} ends before its closing ']}}': truncated?")
 
 
+def key_batches(
+    reader: ArchiveReader, entity: Entity, days: EventDays | None = None
+) -> Iterator[pa.RecordBatch]:
+    """(id, h, null) of every archive row of `entity`; `days` collects the events' dates."""
+    if entity.one_file_per_row or not reader.has_line_layout(entity):
+        if days is not None and entity is EVENTS:
+            days.earliest = days.latest = None  # not known without parsing: summary parses
+        return archive_key_batches(reader, entity)
+    return _line_batches(reader, entity, days if entity is EVENTS else None)
+
+
 def load_archive_keys(
     store: DiffStore, reader: ArchiveReader, entity: Entity, days: EventDays | None = None
 ) -> int:
-    """Fill `ak_<entity>` (id, h, null) with every archive row; return the row count.
+    """Fill `ak_<entity>` (id, h, null) with every archive row; return the row count."""
+    return store.load_keys(f"ak_{entity.name}", key_batches(reader, entity, days))
 
-    `days`, for events, collects the date range on the way.
+
+def write_archive_keys(
+    path: str, limits: ArchiveLimits, names: list[str], out_dir: str
+) -> tuple[dict[str, int], tuple[str | None, str | None]]:
+    """The first pass in a process of its own: each entity's keys as `ak_<name>.parquet`.
+
+    An import runs this next to its database work, so hashing the archive and the
+    database's reading share the two cores instead of taking turns on one interpreter.
+    Returns the row counts and the events' first and last day.
     """
-    table = f"ak_{entity.name}"
-    if entity.one_file_per_row or not reader.has_line_layout(entity):
-        if days is not None:
-            days.earliest = days.latest = None  # not known without parsing: summary parses
-        return store.load_keys(table, archive_key_batches(reader, entity))
-    return store.load_keys(table, _line_batches(reader, entity, days if entity is EVENTS else None))
+    rows: dict[str, int] = {}
+    days = EventDays()
+    with open_archive(Path(path), limits) as reader:
+        for name in names:
+            target = Path(out_dir) / f"ak_{name}.parquet"
+            with pq.ParquetWriter(target, KEY_SCHEMA, compression="none") as writer:
+                rows[name] = 0
+                for batch in key_batches(reader, ENTITIES_BY_NAME[name], days):
+                    writer.write_batch(batch)
+                    rows[name] += batch.num_rows
+    return rows, (days.earliest, days.latest)

@@ -85,8 +85,16 @@ class VerificationReport:
 class ArchiveReader:
     """An open, safety-checked archive."""
 
-    def __init__(self, zf: zipfile.ZipFile, archive_bytes: int, limits: ArchiveLimits) -> None:
+    def __init__(
+        self,
+        zf: zipfile.ZipFile,
+        archive_bytes: int,
+        limits: ArchiveLimits,
+        path: Path | None = None,
+    ) -> None:
         self._zf = zf
+        self.path = path
+        self.limits = limits
         self._infos = {i.filename: i for i in zf.infolist() if not i.is_dir()}
         self._budget = UnpackBudget(limits.uncompressed_budget(archive_bytes))
         self.metadata = self._read_metadata()
@@ -100,6 +108,10 @@ class ArchiveReader:
     def version_warnings(self) -> list[str]:
         compatible, _match, warnings = self.compatibility
         return warnings if compatible else []
+
+    def unpacked_bytes(self) -> int:
+        """What the members declare they unpack to, in all."""
+        return sum(info.file_size for info in self._infos.values())
 
     def member_names(self) -> list[str]:
         return list(self._infos)
@@ -290,7 +302,7 @@ def open_archive(path: Path, limits: ArchiveLimits | None = None) -> Iterator[Ar
         for info in infos:
             check_member_name(info)
         check_declared_sizes(infos, size, limits)
-        yield ArchiveReader(zf, size, limits)
+        yield ArchiveReader(zf, size, limits, path)
 
 
 def verify_archive(path: Path, limits: ArchiveLimits | None = None) -> VerificationReport:

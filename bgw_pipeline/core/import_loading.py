@@ -7,12 +7,16 @@ them, for the DuckDB diff (diff.py).
 
 from __future__ import annotations
 
+import multiprocessing
+import tempfile
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pyarrow as pa
 
-from bgw_pipeline.core.archive_keys import EventDays, load_archive_keys
+from bgw_pipeline.core.archive_keys import EventDays, load_archive_keys, write_archive_keys
 from bgw_pipeline.core.archive_reader import ArchiveReader
 from bgw_pipeline.core.diff_store import DiffStore
 from bgw_pipeline.core.entities import CORE_ENTITIES, GAMES, RAW_ENTITIES, Entity
@@ -21,6 +25,9 @@ from bgw_pipeline.core.row_json_sql import row_sql
 from bgw_pipeline.core.row_keys import NATURAL_KEYS, database_key_batches
 from bgw_pipeline.core.row_validation import iter_validated
 from bgw_pipeline.core.snapshot import DatabaseSnapshot
+
+# Below this, starting a second interpreter costs more than the overlap saves.
+SEPARATE_PROCESS_BYTES = 32 * 1024 * 1024
 
 
 @dataclass
@@ -41,24 +48,27 @@ def _archive_entities(reader: ArchiveReader) -> tuple[Entity, ...]:
     return CORE_ENTITIES + raw
 
 
+def _check_archive_keys(reader: ArchiveReader, store: DiffStore, entity: Entity, rows: int) -> None:
+    declared = reader.metadata["contents"].get(entity.count_key)
+    if declared is not None and declared != rows:
+        raise ArchiveError(
+            f"{entity.member} holds {rows} rows but metadata.json "
+            f"{entity.count_key} says {declared}; refused"
+        )
+    duplicate = store.con.execute(
+        f"SELECT id FROM ak_{entity.name} WHERE id IS NOT NULL "
+        "GROUP BY id HAVING count(*) > 1 ORDER BY id LIMIT 1"
+    ).fetchall()
+    if duplicate:
+        raise ArchiveError(f"{entity.member}: id {duplicate[0][0]} occurs more than once")
+
+
 def _load_archive_keys(reader: ArchiveReader, store: DiffStore) -> LoadedArchive:
     """Every archive row's id and hash (`ak_<entity>`), with counts and ids checked."""
     entities = _archive_entities(reader)
     days = EventDays()
     for entity in entities:
-        rows = load_archive_keys(store, reader, entity, days)
-        declared = reader.metadata["contents"].get(entity.count_key)
-        if declared is not None and declared != rows:
-            raise ArchiveError(
-                f"{entity.member} holds {rows} rows but metadata.json "
-                f"{entity.count_key} says {declared}; refused"
-            )
-        duplicate = store.con.execute(
-            f"SELECT id FROM ak_{entity.name} WHERE id IS NOT NULL "
-            "GROUP BY id HAVING count(*) > 1 ORDER BY id LIMIT 1"
-        ).fetchall()
-        if duplicate:
-            raise ArchiveError(f"{entity.member}: id {duplicate[0][0]} occurs more than once")
+        _check_archive_keys(reader, store, entity, load_archive_keys(store, reader, entity, days))
     return LoadedArchive(entities, list(reader.version_warnings), days=days)
 
 
@@ -73,10 +83,30 @@ def _load_database_keys(
 
 
 def _load_keys(reader: ArchiveReader, store: DiffStore, source: DatabaseSnapshot) -> LoadedArchive:
-    """Both sides' keys. One after the other: the database side already keeps both cores
-    busy (two server processes), and the two sides would only contend for them."""
-    _load_database_keys(source, store, _archive_entities(reader))
-    return _load_archive_keys(reader, store)
+    """Both sides' keys. A big archive is hashed in a process of its own while this one
+    reads the database's keys, so the two share the cores; a small one, here after them."""
+    entities = _archive_entities(reader)
+    if reader.path is None or reader.unpacked_bytes() < SEPARATE_PROCESS_BYTES:
+        _load_database_keys(source, store, entities)
+        return _load_archive_keys(reader, store)
+    with (
+        tempfile.TemporaryDirectory(prefix="bgw-keys-") as folder,
+        ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool,
+    ):
+        names = [e.name for e in entities]
+        hashing = pool.submit(write_archive_keys, str(reader.path), reader.limits, names, folder)
+        try:
+            _load_database_keys(source, store, entities)
+        finally:
+            rows, (earliest, latest) = hashing.result()
+        for entity in entities:
+            parquet = Path(folder) / f"ak_{entity.name}.parquet"
+            store.con.execute(
+                f"CREATE OR REPLACE TABLE ak_{entity.name} AS SELECT * FROM read_parquet(?)",
+                [str(parquet)],
+            )
+            _check_archive_keys(reader, store, entity, rows[entity.name])
+    return LoadedArchive(entities, list(reader.version_warnings), days=EventDays(earliest, latest))
 
 
 def _valid_batches(
