@@ -35,6 +35,7 @@ from bgw_pipeline.core.import_plan import (
     save_plan,
 )
 from bgw_pipeline.core.import_report import ImportReport
+from bgw_pipeline.core.postgres_rows import PostgresRowReader
 from bgw_pipeline.core.schema import ensure_schema
 from bgw_pipeline.core.snapshot import DatabaseSnapshot, open_snapshot
 from bgw_pipeline.core.undo import save_undo_archive
@@ -170,7 +171,18 @@ def _apply(
         else:
             conn = conn.execution_options(bgw_sqlite_begin="BEGIN IMMEDIATE")
         with conn.begin() as transaction:
-            loaded = load_rows_in_question(reader, store, DatabaseSnapshot(conn))
+            row_reader = None
+            if engine.dialect.name == "postgresql":
+                # Worker connections read this transaction's snapshot, as the dry run's do.
+                snapshot_id = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
+                row_reader = PostgresRowReader(engine, str(snapshot_id))
+            try:
+                loaded = load_rows_in_question(
+                    reader, store, DatabaseSnapshot(conn, row_reader=row_reader)
+                )
+            finally:
+                if row_reader is not None:
+                    row_reader.close()
             diff = diff_loaded(store, loaded.entities, loaded.unchanged)
             _describe(report, reader, archive, archive_sha, loaded)
             _fill(report, diff, loaded)
