@@ -63,7 +63,11 @@ class RowError:
 
     @property
     def message(self) -> str:
-        return f"{self.entity} {self.row_id or '<no id>'}: {self.reason}"
+        # An id is normally 36 characters; a hostile one could be megabytes: cut it.
+        row_id = self.row_id or "<no id>"
+        if len(row_id) > 60:
+            row_id = f"{row_id[:60]}… ({len(row_id)} characters)"
+        return f"{self.entity} {row_id}: {self.reason}"
 
 
 @dataclass

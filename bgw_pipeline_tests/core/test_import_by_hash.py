@@ -120,3 +120,19 @@ def test_a_price_row_moved_to_the_kept_game_is_checked_under_its_new_key(
     )
     assert report.summary["games"]["skipped"] == 1
     assert report.summary["price_history"] == {"new": 0, "updated": 0, "skipped": 1, "errors": 0}
+
+
+def test_a_huge_id_is_cut_in_the_messages(engine: sa.Engine, tmp_path: Path) -> None:
+    import random
+
+    from bgw_pipeline_tests.archive_builder import SEED_GAME, build_archive
+
+    rng = random.Random(1)  # text that does not compress, so the size limits do not refuse first
+    huge = "".join(rng.choice("абвгдежзийклмнопрстуфхцчшщ") for _ in range(100_000))
+    archive = build_archive(tmp_path / "huge.zip", [SEED_GAME | {"id": huge}])
+    report = run_import(
+        engine, archive, ImportFolders(tmp_path / "w"), ImportOptions(dry_run=False)
+    )
+    assert not report.applied
+    assert all(len(e) < 300 for e in report.errors)
+    assert "not a UUID" in report.message and "100000 characters" in report.message
