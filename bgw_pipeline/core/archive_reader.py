@@ -295,7 +295,9 @@ def open_archive(path: Path, limits: ArchiveLimits | None = None) -> Iterator[Ar
         raise ArchiveError(f"{path.name} is empty, not a ZIP archive")
     try:
         zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure to read the directory means the same
+        # zipfile raises BadZipFile, but also NotImplementedError (a "version 6.4" entry),
+        # EOFError, struct.error... on hostile bytes: all are "not a readable ZIP".
         raise ArchiveError(f"{path.name} is not a ZIP archive (or is truncated): {exc}") from None
     with zf:
         infos = zf.infolist()

@@ -294,6 +294,9 @@ def more_hostile_cases(tmp: Path) -> Iterator[HostileCase]:
         _patch_sizes(good, "games.json", 3_000_000_000),
         "unpack",
     )
+    yield HostileCase(
+        "central directory claims ZIP version 6.4", _extract_version(good, 64), "not a ZIP"
+    )
     raw = _with_raw(tmp)
     yield HostileCase(
         "checksum mismatch in raw_data/raw_items.json",
@@ -307,6 +310,14 @@ def more_hostile_cases(tmp: Path) -> Iterator[HostileCase]:
         listing,
     )
     yield from _row_cases(tmp)
+
+
+def _extract_version(data: bytes, version: int) -> bytes:
+    """The archive with its first central directory entry needing a newer ZIP reader."""
+    out = bytearray(data)
+    at = out.find(b"PK\x01\x02")
+    out[at + 6] = version
+    return bytes(out)
 
 
 def _tamper_bytes(member: str) -> Callable[[zipfile.ZipFile, zipfile.ZipFile], None]:
