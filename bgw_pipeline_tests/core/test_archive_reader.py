@@ -224,3 +224,20 @@ def test_an_incompatible_archive_is_refused_on_import(tmp_path: Path) -> None:
     error = pytest.raises(IncompatibleVersionError, match="major version 2.0.0")
     with open_archive(path) as reader, error:
         reader.require_compatible()
+
+
+def test_reading_a_member_again_does_not_count_twice_against_the_unpack_limit() -> None:
+    from bgw_pipeline.core.archive_safety import UnpackBudget
+    from bgw_pipeline.core.errors import ArchiveTooLargeError
+
+    budget = UnpackBudget(limit=1000)
+    for _pass in range(3):  # verify, then keys, then rows: the same 800 bytes each time
+        for read_so_far in (400, 800):
+            budget.spend("games.json", read_so_far)
+    assert budget.used == 800
+    try:
+        budget.spend("rules.json", 300)
+    except ArchiveTooLargeError as exc:
+        assert "rules.json" in str(exc)
+    else:
+        raise AssertionError("1100 bytes in all must be over the 1000-byte limit")
