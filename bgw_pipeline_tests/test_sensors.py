@@ -79,3 +79,16 @@ def test_dry_run_then_apply_of_the_same_bytes_are_two_runs(tmp_path: Path) -> No
     archive.rename(inbox / "apply" / "backup.zip")
     second = _evaluate(tmp_path, cursor=first.cursor)
     assert [r.run_key.split(":")[0] for r in second.run_requests] == ["apply"]
+
+
+def test_an_empty_file_waits_a_minute_then_is_taken_so_it_cannot_sit_for_ever() -> None:
+    from bgw_pipeline.core.inbox import InboxFile, is_settled
+
+    now = 1_000_000.0
+    empty = InboxFile("/inbox/x.zip", "x.zip", False, 0, int((now - 5) * 1e9))
+    assert not is_settled(empty, settle_seconds=0, now=now)  # a copy that has just begun
+    old_empty = InboxFile("/inbox/x.zip", "x.zip", False, 0, int((now - 61) * 1e9))
+    assert is_settled(old_empty, settle_seconds=0, now=now)
+    written = InboxFile("/inbox/y.zip", "y.zip", False, 10, int((now - 5) * 1e9))
+    assert is_settled(written, settle_seconds=2, now=now)
+    assert not is_settled(written, settle_seconds=10, now=now)
