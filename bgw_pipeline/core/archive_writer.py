@@ -58,28 +58,36 @@ class _HashingMember:
         self._handle._compressor = isal_zlib.compressobj(  # type: ignore[attr-defined]
             ISAL_LEVEL, isal_zlib.DEFLATED, -15
         )
-        self._pending: list[bytes] = []
-        self._pending_bytes = 0
+        self._pending = bytearray()
         self._sha = hashlib.sha256()
         self.bytes = 0
 
     def write(self, data: bytes) -> None:
-        # Rows are small: gather them and hand the compressor about a megabyte at a time.
-        self._pending.append(data)
-        self._pending_bytes += len(data)
-        if self._pending_bytes >= FLUSH_BYTES:
-            self._flush()
-
-    def _flush(self) -> None:
+        # The compressor always gets exactly FLUSH_BYTES at a time, however the rows came
+        # in (one row, a slice of megabytes): its output then depends on the bytes alone,
+        # so the same data gives the same file. Small rows gather in a buffer first.
+        view = memoryview(data)
         if self._pending:
-            data = b"".join(self._pending)
-            self._sha.update(data)
-            self.bytes += len(data)
-            self._handle.write(data)
-            self._pending, self._pending_bytes = [], 0
+            take = FLUSH_BYTES - len(self._pending)
+            self._pending += view[:take]
+            view = view[take:]
+            if len(self._pending) < FLUSH_BYTES:
+                return
+            self._emit(self._pending)
+            self._pending = bytearray()
+        while len(view) >= FLUSH_BYTES:
+            self._emit(view[:FLUSH_BYTES])
+            view = view[FLUSH_BYTES:]
+        self._pending += view
+
+    def _emit(self, block: bytes | bytearray | memoryview) -> None:
+        self._sha.update(block)
+        self.bytes += len(block)
+        self._handle.write(block)
 
     def close(self) -> dict[str, Any]:
-        self._flush()
+        if self._pending:
+            self._emit(self._pending)
         self._handle.close()
         return {"sha256": self._sha.hexdigest(), "bytes": self.bytes}
 

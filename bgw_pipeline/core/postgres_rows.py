@@ -1,9 +1,12 @@
 """Reading a PostgreSQL snapshot as encoded archive rows, on two connections at once.
 
 The server builds each row's JSON (row_json_sql.py). Each table is cut into id ranges
-("slices") read in id order; two worker connections that share the export's snapshot
-(`pg_export_snapshot`, as `pg_dump -j` does) take alternate slices, so two server
-processes encode while this process compresses, and memory holds only a few slices.
+("slices") of a few megabytes of JSON; two worker connections that share the export's
+snapshot (`pg_export_snapshot`, as `pg_dump -j` does) take alternate slices, so two
+server processes encode while this process compresses, and memory holds only a few
+slices. A slice is read in physical order and sorted by id in the server's memory:
+random UUIDs make an id-ordered index scan visit the heap at random, which costs twice
+as much.
 """
 
 from __future__ import annotations
@@ -17,19 +20,32 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
+import psycopg
+from psycopg.types.string import ByteaBinaryLoader
 from sqlalchemy.engine import Engine
 
 from bgw_pipeline.core.encoded_chunks import EncodedChunk, canonical_json_bytes
 from bgw_pipeline.core.entities import Entity, Kind
-from bgw_pipeline.core.row_json_sql import slice_copy_query, slice_rows_query
+from bgw_pipeline.core.errors import SourceDataError
+from bgw_pipeline.core.row_json_sql import OUT_OF_RANGE, slice_rows_query, slice_text_query
 
 WORKERS = 2
 T = TypeVar("T")
-SLICE_ROWS = 20_000
-QUEUED_SLICES = 2  # per worker: bounds memory to a few slices
+SLICE_BYTES = 24 * 1024 * 1024  # JSON per slice, estimated from the table's size
+JSON_PER_TABLE_BYTE = 2  # archive JSON is about twice a table's size on disk
+QUEUED_SLICES = 1  # per worker: bounds memory to a few slices
+# Per worker transaction: sort each slice in memory (a 24 MB slice needs about 64 MB) and
+# never walk the id index (see the module's docstring); the two workers are the parallelism.
+WORKER_SETTINGS = (
+    "SET LOCAL jit = off",
+    "SET LOCAL work_mem = '128MB'",
+    "SET LOCAL enable_indexscan = off",
+    "SET LOCAL enable_indexonlyscan = off",
+    "SET LOCAL max_parallel_workers_per_gather = 0",
+)
 
 
-def slice_bounds(rows: int, slice_rows: int = SLICE_ROWS) -> list[tuple[str | None, str | None]]:
+def slice_bounds(rows: int, slice_rows: int) -> list[tuple[str | None, str | None]]:
     """Id ranges [low, high) that cut the UUID space in equal parts, about `slice_rows` each.
 
     The first range has no lower bound and the last no upper bound, so every id falls in
@@ -47,17 +63,19 @@ def _first_and_last_id(data: bytes) -> tuple[str, str]:
     return data[7:43].decode(), data[last_start + 7 : last_start + 43].decode()
 
 
-def _copy_slice(conn: Any, entity: Entity, low: str | None, high: str | None) -> EncodedChunk:
-    parts: list[bytes] = []
-    with conn.cursor() as cursor, cursor.copy(slice_copy_query(entity, low, high)) as copy:
-        parts.extend(bytes(data) for data in copy)
-    if not parts:
+def _text_slice(conn: Any, entity: Entity, low: str | None, high: str | None) -> EncodedChunk:
+    with conn.cursor(binary=True) as cursor:
+        # The slice's text as bytes, as the server sent it: no decoding, no copy per row.
+        cursor.adapters.register_loader("text", ByteaBinaryLoader)
+        cursor.execute(slice_text_query(entity, low, high))
+        rows, data = cursor.fetchone()
+    if not rows:
         return EncodedChunk(b"", 0, "", "")
-    # COPY's text format doubles backslashes; a JSON row has no raw newline or tab, so
-    # that is its only escape. Each row arrives with a trailing newline.
-    data = b"".join(parts)[:-1].replace(b"\\\\", b"\\").replace(b"\n", b",\n")
+    # A JSON row holds no raw newline, so each row but the first follows one.
+    if data is None or data.count(b"\n") + 1 != rows:
+        raise SourceDataError(f"{entity.name}: a row between ids {low} and {high} did not encode")
     first, last = _first_and_last_id(data)
-    return EncodedChunk(data, len(parts), first, last)
+    return EncodedChunk(data, rows, first, last)
 
 
 def _rows_slice(conn: Any, entity: Entity, low: str | None, high: str | None) -> EncodedChunk:
@@ -79,6 +97,21 @@ def _rows_slice(conn: Any, entity: Entity, low: str | None, high: str | None) ->
     )
 
 
+def _read_slice(conn: Any, entity: Entity, low: str | None, high: str | None) -> EncodedChunk:
+    has_json = any(c.kind is Kind.JSON for c in entity.columns)
+    try:
+        return (_rows_slice if has_json else _text_slice)(conn, entity, low, high)
+    except psycopg.errors.InvalidTextRepresentation as exc:
+        message = str(exc)
+        if OUT_OF_RANGE not in message:
+            raise
+        value = message.split(OUT_OF_RANGE + ": ", 1)[1].split('"', 1)[0]
+        raise SourceDataError(
+            f"{entity.name}: a timestamp the archive cannot hold ({value}); "
+            "the archive's timestamps are RFC 3339, years 1 to 9999"
+        ) from None
+
+
 class PostgresRowReader:
     """Encoded rows of one exported snapshot, read by worker connections."""
 
@@ -94,7 +127,7 @@ class PostgresRowReader:
         self._engine = engine
         self._snapshot_id = snapshot_id
         self._workers = workers
-        self._slice_rows = slice_rows or SLICE_ROWS
+        self._slice_rows = slice_rows
         self._connections: list[Any] = []
 
     def _connection(self, index: int) -> Any:
@@ -103,18 +136,24 @@ class PostgresRowReader:
             conn = raw.driver_connection
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             conn.execute(f"SET TRANSACTION SNAPSHOT '{self._snapshot_id}'")
-            # Each slice is a short query: compiling it (JIT) costs more than it saves.
-            conn.execute("SET LOCAL jit = off")
+            for setting in WORKER_SETTINGS:
+                conn.execute(setting)
             self._connections.append(raw)
         return self._connections[index].driver_connection
 
+    def _rows_per_slice(self, entity: Entity, rows: int) -> int:
+        if self._slice_rows:
+            return self._slice_rows
+        with self._connection(0).cursor() as cursor:
+            cursor.execute("SELECT pg_table_size(%s::regclass)", (f'"{entity.name}"',))
+            (table_bytes,) = cursor.fetchone()
+        json_bytes_per_row = JSON_PER_TABLE_BYTE * max(int(table_bytes), 1) / max(rows, 1)
+        return max(1, int(SLICE_BYTES / json_bytes_per_row))
+
     def chunks(self, entity: Entity, rows: int) -> Iterator[EncodedChunk]:
         """The entity's rows in id order, a slice at a time."""
-        bounds = slice_bounds(rows, self._slice_rows)
+        bounds = slice_bounds(rows, self._rows_per_slice(entity, rows))
         workers = min(self._workers, len(bounds))
-        read_slice = (
-            _rows_slice if any(c.kind is Kind.JSON for c in entity.columns) else _copy_slice
-        )
         conns = [self._connection(i) for i in range(workers)]
         handoffs: list[queue.Queue[EncodedChunk | BaseException]] = [
             queue.Queue(QUEUED_SLICES) for _ in range(workers)
@@ -126,7 +165,7 @@ class PostgresRowReader:
                 for low, high in bounds[index::workers]:
                     if stop.is_set():
                         return
-                    handoffs[index].put(read_slice(conns[index], entity, low, high))
+                    handoffs[index].put(_read_slice(conns[index], entity, low, high))
             except BaseException as exc:  # noqa: BLE001 - handed to the consumer, re-raised there
                 handoffs[index].put(exc)
 

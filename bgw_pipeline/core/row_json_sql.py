@@ -40,11 +40,29 @@ def value_sql(column: Column) -> str:
     elif column.kind is Kind.BOOL:
         expr = f"CASE WHEN {col} THEN 'true' WHEN NOT {col} THEN 'false' END"
     elif column.kind is Kind.TIMESTAMP:
-        local = f"to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
-        expr = f"'\"' || rtrim(rtrim({local}, '0'), '.') || 'Z\"'"
+        expr = _timestamp_sql(col)
     else:
         raise ValueError(f"{column.name}: JSON columns are canonicalized outside SQL")
     return f"coalesce({expr}, 'null')"
+
+
+# Timestamps the archive can hold: RFC 3339 has four-digit years and no infinity.
+_FIRST_TIME = "'0001-01-01 00:00:00+00'::timestamptz"
+_END_OF_TIME = "'10000-01-01 00:00:00+00'::timestamptz"
+OUT_OF_RANGE = "bgw: timestamp out of the archive's range"
+
+
+def _timestamp_sql(col: str) -> str:
+    """`"YYYY-MM-DDTHH:MM:SS[.ffffff]Z"`: JSON's own timestamp form (ISO 8601 with fractional
+    seconds only when non-zero, trailing zeros cut) plus `Z`; `to_char` costs three times
+    as much. A value outside years 1 to 9999 (infinity, BC) stops the read with an error
+    that names it (a failed cast is the one way plain SQL has to raise)."""
+    text = f"left(to_json({col} AT TIME ZONE 'UTC')::text, -1) || 'Z\"'"
+    error = f"({_literal(OUT_OF_RANGE + ': ')} || {col}::text)::int::text"
+    return (
+        f"CASE WHEN {col} >= {_FIRST_TIME} AND {col} < {_END_OF_TIME} THEN {text} "
+        f"WHEN {col} IS NOT NULL THEN {error} END"
+    )
 
 
 @dataclass(frozen=True)
@@ -87,14 +105,20 @@ def _range_filter(low: str | None, high: str | None) -> str:
     return f"WHERE {' AND '.join(conditions)} " if conditions else ""
 
 
-def slice_copy_query(entity: Entity, low: str | None, high: str | None) -> str:
-    """COPY of an entity without JSON columns: one finished row per line, ids in [low, high)."""
+def slice_text_query(entity: Entity, low: str | None, high: str | None) -> str:
+    """(rows, text) of an entity without JSON columns: its finished rows with ids in
+    [low, high), in id order, joined by `,\\n`, in one value.
+
+    One value per slice instead of one message per row keeps the per-row work in the
+    server; the aggregate's own ORDER BY guarantees the order whatever the plan. The
+    count lets the reader prove no row was dropped (string_agg skips NULLs).
+    """
     sql = row_sql(entity)
     if sql.json_columns:
         raise ValueError(f"{entity.name} has JSON columns; use slice_rows_query")
     return (
-        f"COPY (SELECT {sql.segments[0]} FROM {_ident(entity.name)} "
-        f"{_range_filter(low, high)}ORDER BY id) TO STDOUT"
+        f"SELECT count(*), string_agg({sql.segments[0]}, E',\\n' ORDER BY id) "
+        f"FROM {_ident(entity.name)} {_range_filter(low, high)}"
     )
 
 

@@ -15,10 +15,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bgw_pipeline.core import postgres_rows
+from bgw_pipeline.core import archive_writer, postgres_rows
 from bgw_pipeline.core.database import create_engine
 from bgw_pipeline.core.encoded_chunks import chunks_from_batches
 from bgw_pipeline.core.entities import ALL_ENTITIES
+from bgw_pipeline.core.errors import SourceDataError
 from bgw_pipeline.core.export import export_database
 from bgw_pipeline.core.schema import ensure_schema
 from bgw_pipeline.core.snapshot import open_snapshot
@@ -93,11 +94,12 @@ def _fill(engine: sa.Engine) -> None:
     insert(engine, "listings", [make_listing(content=t, page=None) for t in NASTY])
 
 
-@pytest.mark.parametrize("slice_rows", [1, 3, 20_000])
+# One row per slice, a few rows per slice, everything in one slice.
+@pytest.mark.parametrize("slice_bytes", [1, 2_000, postgres_rows.SLICE_BYTES])
 def test_postgres_chunks_equal_the_reference_encoder(
-    postgres_url: str, monkeypatch: pytest.MonkeyPatch, slice_rows: int
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch, slice_bytes: int
 ) -> None:
-    monkeypatch.setattr(postgres_rows, "SLICE_ROWS", slice_rows)
+    monkeypatch.setattr(postgres_rows, "SLICE_BYTES", slice_bytes)
     engine = create_engine(postgres_url)
     ensure_schema(engine)
     _fill(engine)
@@ -167,3 +169,38 @@ def _debug_diff(a: bytes, b: bytes) -> str:
         if x != y:
             return f"{a[max(0, i - 60) : i + 40]!r} != {b[max(0, i - 60) : i + 40]!r}"
     return "length differs"
+
+
+@pytest.mark.parametrize("value", ["infinity", "-infinity", "0044-03-15 00:00:00+00 BC"])
+def test_a_timestamp_the_archive_cannot_hold_stops_the_export(
+    postgres_url: str, tmp_path: Path, value: str
+) -> None:
+    """RFC 3339 has no infinity and no years BC: the export says which value, not `null`."""
+    engine = create_engine(postgres_url)
+    ensure_schema(engine)
+    game = make_game()
+    insert(engine, "games", [game])
+    insert(engine, "price_history", [make_price(game)])
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE price_history SET recorded_at = CAST(:v AS timestamptz)"),
+                     {"v": value})  # fmt: skip
+    with pytest.raises(SourceDataError, match=r"price_history: a timestamp .*infinity|BC"):
+        export_database(engine, tmp_path, created_at=CREATED)
+    engine.dispose()
+
+
+def test_the_same_data_gives_the_same_file_whatever_the_slices(
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Compressed bytes depend on the data alone, not on how the reads were cut."""
+    monkeypatch.setattr(archive_writer, "FLUSH_BYTES", 64)  # many compressor calls
+    engine = create_engine(postgres_url)
+    ensure_schema(engine)
+    _fill(engine)
+    files = []
+    for slice_bytes in (1, 700, postgres_rows.SLICE_BYTES):
+        monkeypatch.setattr(postgres_rows, "SLICE_BYTES", slice_bytes)
+        result = export_database(engine, tmp_path / str(slice_bytes), True, created_at=CREATED)
+        files.append(result.path.read_bytes())
+    engine.dispose()
+    assert files[0] == files[1] == files[2]
