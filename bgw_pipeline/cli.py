@@ -90,7 +90,8 @@ def _cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     try:
         from bgw_pipeline.core.archive_source import archive_source
 
-        with archive_source(args.file, _s3(settings)) as local:
+        s3 = _s3(settings) if args.file.startswith("s3://") else None
+        with archive_source(args.file, s3) as local:
             report = run_import(engine, local, _import_folders(settings), options)
     finally:
         engine.dispose()

@@ -9,15 +9,14 @@ second pass selects the rows to parse by these ids.
 
 from __future__ import annotations
 
-import hashlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import partial
 from operator import methodcaller
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from bgw_pipeline.core.archive_lines import line_id
@@ -25,12 +24,11 @@ from bgw_pipeline.core.archive_reader import ArchiveLimits, ArchiveReader, open_
 from bgw_pipeline.core.diff_store import DiffStore
 from bgw_pipeline.core.entities import ENTITIES_BY_NAME, EVENTS, Entity
 from bgw_pipeline.core.errors import ArchiveError
-from bgw_pipeline.core.row_keys import KEY_SCHEMA, archive_key_batches
+from bgw_pipeline.core.row_keys import KEY_SCHEMA, archive_key_batches, fast_md5
 
 BLOCK_BYTES = 8 << 20
 _PREFIX = b'{"id":"'
-HEAD = r'^\{"id":"[0-9a-fA-F-]{36}"$'
-_CREATED_AT = b'"created_at":"'
+_EVENT_DAY = re.compile(rb'"created_at":"([0-9]{4}-[0-9]{2}-[0-9]{2})T')
 
 
 @dataclass
@@ -40,15 +38,16 @@ class EventDays:
     earliest: str | None = None
     latest: str | None = None
 
-    def see(self, line: bytes) -> None:
-        start = line.rfind(_CREATED_AT) + len(_CREATED_AT)
-        if start < len(_CREATED_AT) or line[start + 10 : start + 11] != b"T":
-            return
-        day = line[start : start + 10].decode("ascii", "replace")
-        if self.earliest is None or day < self.earliest:
-            self.earliest = day
-        if self.latest is None or day > self.latest:
-            self.latest = day
+    def see_block(self, texts: list[bytes]) -> None:
+        """Take the days of a block of event rows. `"created_at":"` cannot occur inside a
+        JSON string (its quotes would be escaped), so each match is a row's own key."""
+        days = _EVENT_DAY.findall(b"\n".join(texts))
+        if days:
+            first, last = min(days).decode(), max(days).decode()
+            if self.earliest is None or first < self.earliest:
+                self.earliest = first
+            if self.latest is None or last > self.latest:
+                self.latest = last
 
 
 def _row_text(line: bytes) -> bytes:
@@ -60,11 +59,9 @@ def _row_text(line: bytes) -> bytes:
 
 
 def _batch(texts: list[bytes]) -> pa.RecordBatch:
-    md5 = hashlib.md5
     ids = [line_id(t) for t in texts]
     hashes = [
-        None if i is None else md5(t, usedforsecurity=False).hexdigest()
-        for i, t in zip(ids, texts, strict=True)
+        None if i is None else fast_md5(t).hexdigest() for i, t in zip(ids, texts, strict=True)
     ]
     return pa.RecordBatch.from_arrays(
         [
@@ -76,15 +73,27 @@ def _batch(texts: list[bytes]) -> pa.RecordBatch:
     )
 
 
+_HEAD_PREFIX = np.frombuffer(_PREFIX, dtype=np.uint8)
+_ID_BYTES = np.zeros(256, dtype=bool)
+_ID_BYTES[np.frombuffer(b"0123456789abcdefABCDEF-", dtype=np.uint8)] = True
+
+
+def fixed_width_strings(values: np.ndarray) -> pa.StringArray:
+    """An Arrow string array over a numpy array of equal-width ASCII values, no copy per row."""
+    width, count = values.dtype.itemsize, len(values)
+    offsets = np.arange(0, (count + 1) * width, width, dtype=np.int32)
+    return pa.StringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(values))
+
+
 def _canonical_batch(texts: list[bytes]) -> pa.RecordBatch | None:
     """The batch of rows whose lines all start `{"id":"<id>"`, with no Python loop per row
     beyond slicing and hashing; None otherwise (then `_batch` handles the block)."""
-    heads = pa.array([t[:44] for t in texts], pa.binary())
-    if not pc.all(pc.match_substring_regex(heads, HEAD)).as_py():
+    grid = _canonical_heads(texts)
+    if grid is None:
         return None
-    ids = pc.binary_slice(heads, 7, 43).cast(pa.string())
-    digest = partial(hashlib.md5, usedforsecurity=False)
-    hashes = pa.array(list(map(methodcaller("hexdigest"), map(digest, texts))), pa.string())
+    ids = fixed_width_strings(np.ascontiguousarray(grid[:, 7:43]).view("S36").ravel())
+    hexdigest = methodcaller("hexdigest")
+    hashes = fixed_width_strings(np.array(list(map(hexdigest, map(fast_md5, texts))), "S32"))
     return pa.RecordBatch.from_arrays(
         [ids, hashes, pa.nulls(len(texts), pa.string())], names=["id", "h", "nk"]
     )
@@ -116,9 +125,8 @@ def _slow_texts(lines: list[bytes], entity: Entity, closed: bool) -> tuple[list[
     return texts, closed
 
 
-def _line_batches(
-    reader: ArchiveReader, entity: Entity, days: EventDays | None
-) -> Iterator[pa.RecordBatch]:
+def _row_text_blocks(reader: ArchiveReader, entity: Entity) -> Iterator[list[bytes]]:
+    """The member's row texts, as the parser reads them, a block of lines at a time."""
     stream = reader.open_member(entity.member)
     carry, started, closed = b"", False, False
     while True:
@@ -135,16 +143,62 @@ def _line_batches(
         texts = None if closed else _fast_texts(region)
         if texts is None:
             texts, closed = _slow_texts(region.split(b"\n")[:-1], entity, closed)
-        if days is not None:
-            for text in texts:
-                days.see(text)
         if texts:
-            batch = _canonical_batch(texts)
-            yield batch if batch is not None else _batch([_row_text(t) for t in texts])
+            yield texts
         if not block:
             break
     if not closed:
         raise ArchiveError(f"{entity.member} ends before its closing ']}}': truncated?")
+
+
+def _line_batches(
+    reader: ArchiveReader, entity: Entity, days: EventDays | None
+) -> Iterator[pa.RecordBatch]:
+    for texts in _row_text_blocks(reader, entity):
+        if days is not None:
+            days.see_block(texts)
+        batch = _canonical_batch(texts)
+        yield batch if batch is not None else _batch([_row_text(t) for t in texts])
+
+
+def _canonical_heads(texts: list[bytes]) -> np.ndarray | None:
+    """Each text's first 44 bytes as a (rows, 44) grid when every one starts
+    `{"id":"<36 id characters>"`, else None. numpy pads a short head with NUL bytes,
+    which fail the checks."""
+    heads = np.array([t[:44] for t in texts], dtype="S44")
+    if heads.dtype.itemsize != 44:
+        return None
+    grid = heads.view(np.uint8).reshape(len(texts), 44)
+    canonical = (
+        (grid[:, :7] == _HEAD_PREFIX).all()
+        and (grid[:, 43] == ord('"')).all()
+        and _ID_BYTES[grid[:, 7:43]].all()
+    )
+    return grid if canonical else None
+
+
+def texts_in_question(
+    reader: ArchiveReader, entity: Entity, wanted: set[str]
+) -> Iterator[list[bytes]] | None:
+    """The second pass: the row texts whose id is in `wanted` or that have no id in the
+    export's form (those were never compared), unparsed; None when the member is not
+    written one row per line. A block of canonical rows is filtered with one set lookup
+    per row, the texts read exactly as the first pass read them."""
+    if entity.one_file_per_row or not reader.has_line_layout(entity):
+        return None
+    wanted_ids = {row_id.encode("ascii") for row_id in wanted}
+
+    def blocks() -> Iterator[list[bytes]]:
+        for texts in _row_text_blocks(reader, entity):
+            if _canonical_heads(texts) is not None:
+                kept = [t for t in texts if t[7:43] in wanted_ids]
+            else:
+                rows = [_row_text(t) for t in texts]
+                kept = [t for t in rows if (i := line_id(t)) is None or i in wanted]
+            if kept:
+                yield kept
+
+    return blocks()
 
 
 def key_batches(

@@ -6,10 +6,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bgw_pipeline.core.errors import NotFoundError
-from bgw_pipeline.core.s3_storage import S3Settings, S3Storage, parse_s3_uri
 from bgw_pipeline.core.storage import LocalStorage, check_archive_name
+
+if TYPE_CHECKING:
+    from bgw_pipeline.core.s3_storage import S3Settings
 
 
 @contextmanager
@@ -21,6 +24,9 @@ def archive_source(uri: str, s3: S3Settings | None = None) -> Iterator[Path]:
         s3: endpoint and credentials for `s3://` URIs (the bucket comes from the URI).
     """
     if uri.startswith("s3://"):
+        # boto3 takes a tenth of a second to import: only an S3 import pays for it.
+        from bgw_pipeline.core.s3_storage import S3Settings, S3Storage, parse_s3_uri
+
         bucket, key = parse_s3_uri(uri)
         prefix, _, name = key.rpartition("/")
         settings = replace(s3 or S3Settings(bucket, None, None, None), bucket=bucket,

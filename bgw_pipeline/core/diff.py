@@ -9,7 +9,7 @@ merge from another BGW instance keeps their price history.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +24,8 @@ REFERENCES_GAMES = frozenset({"events", "price_history"})
 LABEL_COLUMNS = {"games": "title", "rules": "name", "events": "title"}
 CHANGE_SAMPLE_ROWS = 20
 WRITE_STATUSES = ("new", "updated")
+# (entity, key column names, wanted key values) -> the database rows holding those values
+NaturalKeyRows = Callable[[Entity, Sequence[str], pa.Table], Iterator[pa.RecordBatch]]
 
 
 @dataclass
@@ -127,6 +129,31 @@ def _rehash_moved_keys(store: DiffStore, entity: Entity) -> None:
     store.con.unregister("_moved")
 
 
+def _database_natural_keys(
+    store: DiffStore, entity: Entity, natural_key_rows: NaturalKeyRows | None
+) -> None:
+    """`dbnk_<entity>` (id, nk): the database rows whose natural key a row in question
+    could collide with. Either every row's hash, loaded with the keys, or, when those were
+    not hashed up front, the rows holding one of the natural keys of `arcm_` (after game
+    remapping), looked up by value."""
+    name, keys = entity.name, NATURAL_KEYS[entity.name]
+    if natural_key_rows is None:
+        store.con.execute(
+            f"CREATE OR REPLACE TABLE dbnk_{name} AS SELECT id, nk FROM dbk_{name} "
+            "WHERE nk IS NOT NULL"
+        )
+        return
+    store.con.execute(f"CREATE OR REPLACE TABLE dbnk_{name} (id VARCHAR, nk VARCHAR)")
+    wanted = store.con.sql(f"SELECT DISTINCT {', '.join(keys)} FROM arcm_{name}").to_arrow_table()
+    if not wanted.num_rows:
+        return
+    for batch in natural_key_rows(entity, keys, wanted):
+        found = pa.table({"id": batch.column("id"), "nk": natural_key_hashes(entity, batch)})
+        store.con.register("_found", found)
+        store.con.execute(f"INSERT INTO dbnk_{name} SELECT id, nk FROM _found")
+        store.con.unregister("_found")
+
+
 def _classify(store: DiffStore, entity: Entity) -> None:
     """`cls_<entity>`: the status of each archive row still in question.
 
@@ -138,6 +165,7 @@ def _classify(store: DiffStore, entity: Entity) -> None:
     has_key = bool(NATURAL_KEYS.get(name))
     partition = "s0.nk" if has_key else "s0.id"
     nk_join = "n.nk = s.nk AND n.id <> s.id" if has_key else "FALSE"
+    nk_table = f"dbnk_{name}" if has_key else f"dbk_{name}"
     differs = " OR ".join(f"s.{c} IS DISTINCT FROM d.{c}" for c in compare_columns(entity))
     ref_error = "FALSE"
     if name in REFERENCES_GAMES:
@@ -173,7 +201,7 @@ def _classify(store: DiffStore, entity: Entity) -> None:
             CASE WHEN d.id IS NULL THEN NULL ELSE md5(CAST(d AS VARCHAR)) END AS db_hash
         FROM s
         LEFT JOIN db_{name} d ON d.id = s.id
-        LEFT JOIN dbk_{name} n ON {nk_join}  -- natural keys are unique in the database
+        LEFT JOIN {nk_table} n ON {nk_join}  -- natural keys are unique in the database
         """
     )
     if name == "games":
@@ -255,7 +283,10 @@ def _show(value: Any) -> Any:
 
 
 def diff_loaded(
-    store: DiffStore, entities: tuple[Entity, ...], unchanged: dict[str, int] | None = None
+    store: DiffStore,
+    entities: tuple[Entity, ...],
+    unchanged: dict[str, int] | None = None,
+    natural_key_rows: NaturalKeyRows | None = None,
 ) -> DiffResult:
     """Classify the `arc_*` tables against the database tables already loaded in `store`.
 
@@ -265,6 +296,8 @@ def diff_loaded(
             row's id, row hash and natural-key hash).
         entities: the entities the archive carries, parents first.
         unchanged: per entity, archive rows found identical by their hash (skipped).
+        natural_key_rows: looks up database rows by natural-key values, when `dbk_` holds
+            no natural-key hashes (see row_keys.database_key_batches).
     """
     unchanged = unchanged or {}
     results: dict[str, EntityDiff] = {}
@@ -273,6 +306,8 @@ def diff_loaded(
     digest = hashlib.sha256()
     for entity in entities:
         _remapped_source(store, entity)
+        if NATURAL_KEYS.get(entity.name):
+            _database_natural_keys(store, entity, natural_key_rows)
         _classify(store, entity)
         result = results[entity.name] = EntityDiff(entity.name)
         result.skipped += unchanged.get(entity.name, 0)

@@ -9,20 +9,27 @@ from __future__ import annotations
 
 import multiprocessing
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
-from bgw_pipeline.core.archive_keys import EventDays, load_archive_keys, write_archive_keys
+from bgw_pipeline.core.archive_keys import (
+    EventDays,
+    load_archive_keys,
+    texts_in_question,
+    write_archive_keys,
+)
+from bgw_pipeline.core.archive_lines import parse_lines
 from bgw_pipeline.core.archive_reader import ArchiveReader
+from bgw_pipeline.core.diff import NaturalKeyRows
 from bgw_pipeline.core.diff_store import DiffStore
 from bgw_pipeline.core.entities import CORE_ENTITIES, GAMES, RAW_ENTITIES, Entity
 from bgw_pipeline.core.errors import ArchiveError
-from bgw_pipeline.core.row_json_sql import row_sql
-from bgw_pipeline.core.row_keys import NATURAL_KEYS, database_key_batches
+from bgw_pipeline.core.row_keys import database_key_batches, looks_up_natural_keys
 from bgw_pipeline.core.row_validation import iter_validated
 from bgw_pipeline.core.snapshot import DatabaseSnapshot
 
@@ -40,6 +47,8 @@ class LoadedArchive:
     error_counts: dict[str, int] = field(default_factory=dict)
     unchanged: dict[str, int] = field(default_factory=dict)
     days: EventDays = field(default_factory=EventDays)
+    # The database's rows by natural-key values, when its keys were not hashed up front.
+    natural_key_rows: NaturalKeyRows | None = None
 
 
 def _archive_entities(reader: ArchiveReader) -> tuple[Entity, ...]:
@@ -77,9 +86,7 @@ def _load_database_keys(
 ) -> None:
     """Every database row's id, row hash and natural-key hash (`dbk_<entity>`)."""
     for entity in {GAMES, *entities}:
-        json_with_key = bool(row_sql(entity).json_columns) and entity.name in NATURAL_KEYS
-        merge = json_with_key and source.dialect_name == "postgresql"
-        store.load_keys(f"dbk_{entity.name}", database_key_batches(source, entity), merge)
+        store.load_keys(f"dbk_{entity.name}", database_key_batches(source, entity))
 
 
 def _load_keys(reader: ArchiveReader, store: DiffStore, source: DatabaseSnapshot) -> LoadedArchive:
@@ -102,23 +109,36 @@ def _load_keys(reader: ArchiveReader, store: DiffStore, source: DatabaseSnapshot
         for entity in entities:
             parquet = Path(folder) / f"ak_{entity.name}.parquet"
             store.con.execute(
-                f"CREATE OR REPLACE TABLE ak_{entity.name} AS SELECT * FROM read_parquet(?)",
+                f"CREATE OR REPLACE TEMP TABLE ak_{entity.name} AS SELECT * FROM read_parquet(?)",
                 [str(parquet)],
             )
             _check_archive_keys(reader, store, entity, rows[entity.name])
     return LoadedArchive(entities, list(reader.version_warnings), days=EventDays(earliest, latest))
 
 
+def _rows_in_question(
+    reader: ArchiveReader, entity: Entity, wanted: set[str] | None
+) -> Iterator[list[Any]]:
+    """The archive rows to parse: all of them, or those `wanted` and those without an id
+    in the export's form."""
+    if wanted is None:
+        return reader.iter_rows(entity)
+    texts = texts_in_question(reader, entity, wanted)
+    if texts is not None:
+        return (parse_lines(entity.member, kept) for kept in texts)
+    return reader.iter_rows(entity, keep=lambda row_id: row_id is None or row_id in wanted)
+
+
 def _valid_batches(
     reader: ArchiveReader,
     entity: Entity,
-    keep: Callable[[str | None], bool] | None,
+    wanted: set[str] | None,
     loaded: LoadedArchive,
     unknown: set[str],
     rejected: list[str],
 ) -> Iterator[pa.RecordBatch]:
     """The archive's valid rows still in question as batches; errors and warnings kept."""
-    for chunk in iter_validated(entity, reader.iter_rows(entity, keep=keep)):
+    for chunk in iter_validated(entity, _rows_in_question(reader, entity, wanted)):
         rejected.extend(e.message for e in chunk.errors)
         loaded.warnings.extend(chunk.warnings)
         unknown.update(chunk.unknown_columns)
@@ -134,6 +154,8 @@ def load_rows_in_question(
     those rows); `ak_` and `dbk_` are loaded already.
     """
     loaded = _load_keys(reader, store, source)
+    if looks_up_natural_keys(source):
+        loaded.natural_key_rows = source.rows_by_natural_keys
     for entity in loaded.entities:
         name = entity.name
         store.con.execute(
@@ -147,13 +169,18 @@ def load_rows_in_question(
             f"(SELECT count(*) FROM open_{name})"
         ).fetchall()
         loaded.unchanged[name] = total - unknown_ids - open_rows
-        keep = None
+        wanted = None
         if loaded.unchanged[name]:
             wanted = {r[0] for r in store.con.execute(f"SELECT id FROM open_{name}").fetchall()}
-            keep = lambda row_id, wanted=wanted: row_id is None or row_id in wanted  # noqa: E731
         rejected: list[str] = []
         unknown: set[str] = set()
-        batches = _valid_batches(reader, entity, keep, loaded, unknown, rejected)
+        # Every row unchanged: nothing to parse, the member need not be read again.
+        nothing_open = not open_rows and not unknown_ids
+        batches = (
+            iter(())
+            if nothing_open
+            else _valid_batches(reader, entity, wanted, loaded, unknown, rejected)
+        )
         store.load(f"arc_{name}", entity, batches)
         duplicate = store.con.execute(
             f"SELECT id FROM arc_{name} GROUP BY id HAVING count(*) > 1 ORDER BY id LIMIT 1"

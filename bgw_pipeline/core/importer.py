@@ -106,7 +106,9 @@ def run_import(
                 if options.dry_run:
                     with open_snapshot(engine) as snapshot:
                         loaded = load_rows_in_question(reader, store, snapshot)
-                        diff = diff_loaded(store, loaded.entities, loaded.unchanged)
+                        diff = diff_loaded(
+                            store, loaded.entities, loaded.unchanged, loaded.natural_key_rows
+                        )
                     _describe(report, reader, archive, archive_sha, loaded)
                     _fill(report, diff, loaded)
                     plan = new_plan(
@@ -183,7 +185,7 @@ def _apply(
             finally:
                 if row_reader is not None:
                     row_reader.close()
-            diff = diff_loaded(store, loaded.entities, loaded.unchanged)
+            diff = diff_loaded(store, loaded.entities, loaded.unchanged, loaded.natural_key_rows)
             _describe(report, reader, archive, archive_sha, loaded)
             _fill(report, diff, loaded)
             if plan is not None and plan.fingerprint != diff.fingerprint:

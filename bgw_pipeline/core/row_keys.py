@@ -25,7 +25,7 @@ from bgw_pipeline.core.archive_reader import ArchiveReader
 from bgw_pipeline.core.entities import Column, Entity, Kind
 from bgw_pipeline.core.errors import SourceDataError
 from bgw_pipeline.core.row_encoding import encode_rows
-from bgw_pipeline.core.row_json_sql import row_sql, value_sql
+from bgw_pipeline.core.row_json_sql import row_sql
 from bgw_pipeline.core.values import format_timestamp
 
 NATURAL_KEYS: dict[str, tuple[str, ...]] = {
@@ -35,8 +35,16 @@ NATURAL_KEYS: dict[str, tuple[str, ...]] = {
 KEY_SCHEMA = pa.schema([("id", pa.string()), ("h", pa.string()), ("nk", pa.string())])
 
 
+try:
+    # CPython's own MD5 costs half of OpenSSL's on rows of a few hundred bytes (less set-up
+    # per call); the first pass of an import hashes millions of them.
+    from _md5 import md5 as fast_md5
+except ImportError:  # pragma: no cover - an interpreter built without it
+    fast_md5 = partial(hashlib.md5, usedforsecurity=False)
+
+
 def _md5(data: bytes) -> str:
-    return hashlib.md5(data, usedforsecurity=False).hexdigest()
+    return fast_md5(data).hexdigest()
 
 
 def _json_value(column: Column, value: Any) -> bytes:
@@ -91,16 +99,11 @@ def archive_key_batches(reader: ArchiveReader, entity: Entity) -> Iterator[pa.Re
 BLOCKS_PER_QUERY = 2048  # 16 MB of table per query with 8 kB pages
 
 
-def _pg_key_query(entity: Entity, with_hash: bool) -> str:
-    """One physical range of the table (ctid), keys as tab-separated lines in one value."""
-    names = NATURAL_KEYS.get(entity.name)
-    nk = "'\\N'"
-    if names:
-        parts = " || ',' || ".join(value_sql(entity.column(n)) for n in names)
-        nk = f"md5({parts})"
-    h = f"md5({row_sql(entity).segments[0]})" if with_hash else "'\\N'"
+def _pg_key_query(entity: Entity) -> str:
+    """One physical range of the table (ctid), `id<TAB>h<TAB>\\N` lines in one value."""
+    h = f"md5({row_sql(entity).segments[0]})"
     return (
-        f"SELECT convert_to(string_agg(id::text || E'\\t' || {h} || E'\\t' || {nk}, E'\\n'),"
+        f"SELECT convert_to(string_agg(id::text || E'\\t' || {h} || E'\\t\\\\N', E'\\n'),"
         f" 'UTF8') FROM \"{entity.name}\" "
         "WHERE ctid >= '({first},0)'::tid {upper}"
     )
@@ -118,12 +121,12 @@ def _parse_keys(data: bytes) -> pa.RecordBatch:
     return table.combine_chunks().to_batches()[0] if table.num_rows else _key_batch([], [], [])
 
 
-def _pg_keys(snapshot: Any, entity: Entity, with_hash: bool) -> Iterator[pa.RecordBatch]:
+def _pg_keys(snapshot: Any, entity: Entity) -> Iterator[pa.RecordBatch]:
     """Keys of every visible row, read in physical ranges (a TID range scan: no sort, no
     index), on the snapshot's worker connections when it has them. Versions visible to the
     snapshot lie in pages that exist now, so ranges up to the current size, the last one
     open-ended, cover them all."""
-    query = _pg_key_query(entity, with_hash)
+    query = _pg_key_query(entity)
     with snapshot.driver_connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_relation_size(%s::regclass) / current_setting('block_size')::bigint",
@@ -163,19 +166,25 @@ def _lines_of(chunks: Iterable[Any]) -> Iterator[pa.RecordBatch]:
 
 
 def database_key_batches(snapshot: Any, entity: Entity) -> Iterator[pa.RecordBatch]:
-    """(id, h, nk) of every database row of `entity`, in no particular order."""
+    """(id, h, nk) of every database row of `entity`, in no particular order.
+
+    On PostgreSQL `nk` stays null: the natural keys a diff needs are looked up by value
+    later, for the rows in question only (diff.py), through the table's unique index.
+    """
     if snapshot.dialect_name == "postgresql":
         if not row_sql(entity).json_columns:
-            yield from _pg_keys(snapshot, entity, with_hash=True)
-            return
-        # JSON values are made canonical in Python, so the row text comes from the export
-        # path; the natural key (plain columns) still comes from the server.
-        yield from _lines_of(snapshot.encoded_chunks(entity))
-        if NATURAL_KEYS.get(entity.name):
-            yield from _pg_keys(snapshot, entity, with_hash=False)
+            yield from _pg_keys(snapshot, entity)
+        else:
+            # JSON values are made canonical in Python: the row text comes from the export.
+            yield from _lines_of(snapshot.encoded_chunks(entity))
         return
     for batch in snapshot.batches(entity):
         rows = list(encode_rows(entity, batch))
         yield _key_batch(
             [i for i, _ in rows], [_md5(r) for _, r in rows], natural_key_hashes(entity, batch)
         )
+
+
+def looks_up_natural_keys(snapshot: Any) -> bool:
+    """Whether `database_key_batches` leaves `nk` to a lookup by value (PostgreSQL)."""
+    return bool(snapshot.dialect_name == "postgresql")

@@ -24,6 +24,7 @@ from bgw_pipeline.core.schema import table_for
 
 DEFAULT_CHUNK_ROWS = 20_000
 IDS_PER_QUERY = 1_000
+KEYS_PER_QUERY = 2_000  # natural keys of up to three columns: 6,000 parameters a query
 
 
 class TableSource(Protocol):
@@ -74,6 +75,22 @@ class DatabaseSnapshot:
         for start in range(0, len(ids), IDS_PER_QUERY):
             chunk = ids[start : start + IDS_PER_QUERY]
             query = sa.select(*table.columns).where(table.c.id.in_(chunk)).order_by(table.c.id)
+            rows = self._conn.execute(query).all()
+            if rows:
+                yield batch_from_rows(entity, rows)
+
+    def rows_by_natural_keys(
+        self, entity: Entity, names: Sequence[str], keys: pa.Table
+    ) -> Iterator[pa.RecordBatch]:
+        """The rows whose columns `names` hold one of the value tuples of `keys` (found
+        through the table's unique index on them), as record batches."""
+        table = table_for(entity)
+        columns = sa.tuple_(*(table.c[name] for name in names))
+        values = list(zip(*(keys.column(name).to_pylist() for name in names), strict=True))
+        for start in range(0, len(values), KEYS_PER_QUERY):
+            query = sa.select(*table.columns).where(
+                columns.in_(values[start : start + KEYS_PER_QUERY])
+            )
             rows = self._conn.execute(query).all()
             if rows:
                 yield batch_from_rows(entity, rows)

@@ -281,3 +281,28 @@ def test_an_apply_killed_mid_transaction_leaves_the_database_as_it_was(
     # The next run recovers: the same apply now succeeds.
     report = _import(engine, archive, tmp_path, dry_run=False)
     assert report.applied and report.summary["price_history"]["new"] == 4
+
+
+def test_an_update_onto_another_rows_natural_key_is_an_error(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    """The natural key a changed row takes may belong to another row of the database (on
+    PostgreSQL it is looked up by value, for the rows in question only)."""
+    first = make_game(title="Каркассон")
+    second = make_game(title="Громкое дело")
+    price = make_price(first, recorded_at=BASE_TIME)
+    taken = make_price(first, recorded_at=BASE_TIME + timedelta(days=1))
+    insert(engine, "games", [first, second])
+    insert(engine, "price_history", [price, taken])
+    renamed = second | {"title": "Каркассон", "normalized_title": first["normalized_title"]}
+    moved = price | {"recorded_at": taken["recorded_at"]}
+    path = build_archive(
+        tmp_path / "onto.zip",
+        games=[_as_archive_row(renamed)],
+        price_history=[_as_archive_row(moved)],
+    )
+    report = _import(engine, path, tmp_path)
+    assert report.summary["games"] == {"new": 0, "updated": 0, "skipped": 0, "errors": 1}
+    assert report.summary["price_history"] == {"new": 0, "updated": 0, "skipped": 0, "errors": 1}
+    assert any(second["id"] in e for e in report.errors), report.errors
+    assert any(price["id"] in e for e in report.errors), report.errors
