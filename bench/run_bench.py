@@ -71,12 +71,17 @@ def median_of(
 
 
 def change_one_percent(url: str) -> int:
-    """Bump the price of 1% of the price rows, so a dry run has updates to find."""
+    """Bump the price of 1% of the price rows, so a dry run has updates to find. The rows
+    are spread over the whole id range (ordered by a hash of the id), as real changes are:
+    a contiguous block of ids would favour any reader that works in id ranges."""
     engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    # SQLite has no MD5: the id's last group is as random as a hash and not id-ordered.
+    order = "md5(CAST(id AS text))" if url.startswith("postgresql") else "substr(id, 25) || id"
     with engine.begin() as conn:
         changed = conn.exec_driver_sql(
             "UPDATE price_history SET price = price + 1 WHERE id IN "
-            "(SELECT id FROM price_history ORDER BY id LIMIT (SELECT count(*) / 100 FROM price_history))"
+            f"(SELECT id FROM price_history ORDER BY {order} "
+            "LIMIT (SELECT count(*) / 100 FROM price_history))"
         ).rowcount
     engine.dispose()
     return int(changed)

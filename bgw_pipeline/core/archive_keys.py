@@ -221,21 +221,33 @@ def load_archive_keys(
 
 def write_archive_keys(
     path: str, limits: ArchiveLimits, names: list[str], out_dir: str
-) -> tuple[dict[str, int], tuple[str | None, str | None]]:
-    """The first pass in a process of its own: each entity's keys as `ak_<name>.parquet`.
+) -> tuple[dict[str, int], tuple[str | None, str | None], list[str]]:
+    """The first pass in a process of its own: each entity's keys as `ak_<name>.parquet`,
+    and the archive's verification on the same read (each member's SHA-256 is taken as
+    its rows are hashed; members the pass does not read are read once more).
 
     An import runs this next to its database work, so hashing the archive and the
     database's reading share the two cores instead of taking turns on one interpreter.
-    Returns the row counts and the events' first and last day.
+    Returns the row counts, the events' first and last day, and the problems that
+    verification found (none: the archive is as its metadata.json describes it).
     """
     rows: dict[str, int] = {}
     days = EventDays()
     with open_archive(Path(path), limits) as reader:
-        for name in names:
-            target = Path(out_dir) / f"ak_{name}.parquet"
-            with pq.ParquetWriter(target, KEY_SCHEMA, compression="none") as writer:
-                rows[name] = 0
-                for batch in key_batches(reader, ENTITIES_BY_NAME[name], days):
-                    writer.write_batch(batch)
-                    rows[name] += batch.num_rows
-    return rows, (days.earliest, days.latest)
+        reader.collect_digests = True
+        try:
+            for name in names:
+                target = Path(out_dir) / f"ak_{name}.parquet"
+                with pq.ParquetWriter(target, KEY_SCHEMA, compression="none") as writer:
+                    rows[name] = 0
+                    for batch in key_batches(reader, ENTITIES_BY_NAME[name], days):
+                        writer.write_batch(batch)
+                        rows[name] += batch.num_rows
+        except ArchiveError:
+            # A changed member says so first: its checksum, not the symptom it caused.
+            report = reader.verify()
+            if not report.ok:
+                return rows, (days.earliest, days.latest), report.problems
+            raise
+        report = reader.verify()
+    return rows, (days.earliest, days.latest), report.problems

@@ -97,6 +97,9 @@ class ArchiveReader:
         self.limits = limits
         self._infos = {i.filename: i for i in zf.infolist() if not i.is_dir()}
         self._budget = UnpackBudget(limits.uncompressed_budget(archive_bytes))
+        # SHA-256 and size of members read to the end while `collect_digests` was on.
+        self.collect_digests = False
+        self._digests: dict[str, tuple[str, int]] = {}
         self.metadata = self._read_metadata()
         self.compatibility = check_version(self.metadata.get("version"))
 
@@ -130,7 +133,20 @@ class ArchiveReader:
         if info.compress_type == zipfile.ZIP_DEFLATED:
             # ISA-L inflates the same deflate about twice as fast; zipfile still checks CRCs.
             stream._decompressor = isal_zlib.decompressobj(-15)  # type: ignore[attr-defined]
-        return CountingReader(stream, info, self._budget)
+        on_digest = self._keep_digest if self.collect_digests else None
+        return CountingReader(stream, info, self._budget, on_digest)
+
+    def _keep_digest(self, name: str, sha256: str, size: int) -> None:
+        self._digests[name] = (sha256, size)
+
+    def _digest(self, name: str) -> tuple[str, int]:
+        if name not in self._digests:
+            sha, size, stream = hashlib.sha256(), 0, self.open_member(name)
+            while chunk := stream.read():
+                sha.update(chunk)
+                size += len(chunk)
+            self._digests[name] = (sha.hexdigest(), size)
+        return self._digests[name]
 
     def read_member_bytes(self, name: str, max_bytes: int = 64 * MB) -> bytes:
         if name not in self._infos:
@@ -225,7 +241,9 @@ class ArchiveReader:
         return sum(len(chunk) for chunk in self.iter_rows(entity))
 
     def verify(self, count_rows: bool = False) -> VerificationReport:
-        """Recompute every member's SHA-256 and size; compare with metadata.json."""
+        """Recompute every member's SHA-256 and size; compare with metadata.json.
+
+        A member already read to the end with `collect_digests` on is not read again."""
         problems: list[str] = []
         include_raw = bool(self.metadata["contents"].get("include_raw_data", False))
         for entity in CORE_ENTITIES + ((RAW_ITEMS,) if include_raw else ()):
@@ -236,11 +254,7 @@ class ArchiveReader:
         for name in self._infos:
             if name == METADATA_MEMBER:
                 continue
-            sha, size, stream = hashlib.sha256(), 0, self.open_member(name)
-            while chunk := stream.read():
-                sha.update(chunk)
-                size += len(chunk)
-            digests[name] = sha.hexdigest()
+            digests[name], size = self._digest(name)
             if files is not None:
                 expected = files.get(name)
                 if not isinstance(expected, dict):

@@ -6,10 +6,12 @@ actually decompressed are counted again while reading (`CountingReader`).
 
 from __future__ import annotations
 
+import hashlib
 import re
 import stat
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO
 
@@ -116,11 +118,20 @@ class UnpackBudget:
 class CountingReader:
     """A member's decompressed stream that counts bytes and refuses lying headers."""
 
-    def __init__(self, raw: IO[bytes], info: zipfile.ZipInfo, budget: UnpackBudget) -> None:
+    def __init__(
+        self,
+        raw: IO[bytes],
+        info: zipfile.ZipInfo,
+        budget: UnpackBudget,
+        on_digest: Callable[[str, str, int], None] | None = None,
+    ) -> None:
         self._raw = raw
         self._info = info
         self._budget = budget
         self.count = 0
+        # Hash while reading, so a pass that reads a member anyway also checks it.
+        self._sha = hashlib.sha256() if on_digest else None
+        self._on_digest = on_digest
 
     def read(self, size: int = -1) -> bytes:
         try:
@@ -143,6 +154,12 @@ class CountingReader:
                 f"member {self._info.filename} holds {self.count} bytes, "
                 f"its header declares {self._info.file_size}"
             )
+        if self._sha is not None and self._on_digest is not None:
+            if data:
+                self._sha.update(data)
+            else:  # read to the end: the member's digest is known
+                self._on_digest(self._info.filename, self._sha.hexdigest(), self.count)
+                self._sha = None
         return data
 
     def readable(self) -> bool:

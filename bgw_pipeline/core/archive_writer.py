@@ -117,8 +117,12 @@ class ArchiveWriter:
 
     def write(self, source: TableSource) -> ArchiveContents:
         """Write every entity from `source`, then metadata.json; close the ZIP."""
+        entities = entities_for(self._include_raw)
+        prefetch = getattr(source, "prefetch", None)
+        if prefetch is not None:  # a database snapshot reads the next table ahead
+            prefetch(entities)
         try:
-            for entity in entities_for(self._include_raw):
+            for entity in entities:
                 if entity.one_file_per_row:
                     self._write_row_files(entity, source)
                 else:

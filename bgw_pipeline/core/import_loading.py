@@ -28,7 +28,7 @@ from bgw_pipeline.core.archive_reader import ArchiveReader
 from bgw_pipeline.core.diff import NaturalKeyRows
 from bgw_pipeline.core.diff_store import DiffStore
 from bgw_pipeline.core.entities import CORE_ENTITIES, GAMES, RAW_ENTITIES, Entity
-from bgw_pipeline.core.errors import ArchiveError
+from bgw_pipeline.core.errors import ArchiveError, ChecksumMismatchError
 from bgw_pipeline.core.row_keys import database_key_batches, looks_up_natural_keys
 from bgw_pipeline.core.row_validation import iter_validated
 from bgw_pipeline.core.snapshot import DatabaseSnapshot
@@ -89,11 +89,18 @@ def _load_database_keys(
         store.load_keys(f"dbk_{entity.name}", database_key_batches(source, entity))
 
 
+def verifies_while_hashing(reader: ArchiveReader) -> bool:
+    """Whether the import's first pass also verifies the archive (a big archive, hashed in
+    a process of its own); otherwise the caller verifies it before the import starts."""
+    return reader.path is not None and reader.unpacked_bytes() >= SEPARATE_PROCESS_BYTES
+
+
 def _load_keys(reader: ArchiveReader, store: DiffStore, source: DatabaseSnapshot) -> LoadedArchive:
-    """Both sides' keys. A big archive is hashed in a process of its own while this one
-    reads the database's keys, so the two share the cores; a small one, here after them."""
+    """Both sides' keys. A big archive is hashed (and verified) in a process of its own
+    while this one reads the database's keys, so the two share the cores; a small one,
+    here after them."""
     entities = _archive_entities(reader)
-    if reader.path is None or reader.unpacked_bytes() < SEPARATE_PROCESS_BYTES:
+    if not verifies_while_hashing(reader):
         _load_database_keys(source, store, entities)
         return _load_archive_keys(reader, store)
     with (
@@ -105,7 +112,9 @@ def _load_keys(reader: ArchiveReader, store: DiffStore, source: DatabaseSnapshot
         try:
             _load_database_keys(source, store, entities)
         finally:
-            rows, (earliest, latest) = hashing.result()
+            rows, (earliest, latest), problems = hashing.result()
+        if problems:  # verified on the same read, before anything is compared or written
+            raise ChecksumMismatchError("; ".join(problems[:5]) + "; nothing was imported")
         for entity in entities:
             parquet = Path(folder) / f"ak_{entity.name}.parquet"
             store.con.execute(

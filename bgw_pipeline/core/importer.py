@@ -26,7 +26,11 @@ from bgw_pipeline.core.diff import DiffResult, diff_loaded
 from bgw_pipeline.core.diff_store import DiffStore
 from bgw_pipeline.core.entities import Entity
 from bgw_pipeline.core.errors import StalePlanError
-from bgw_pipeline.core.import_loading import LoadedArchive, load_rows_in_question
+from bgw_pipeline.core.import_loading import (
+    LoadedArchive,
+    load_rows_in_question,
+    verifies_while_hashing,
+)
 from bgw_pipeline.core.import_plan import (
     discard_plan,
     file_sha256,
@@ -102,7 +106,8 @@ def run_import(
         try:
             with open_archive(archive, options.limits) as reader:
                 reader.require_compatible()
-                reader.require_verified()
+                if not verifies_while_hashing(reader):
+                    reader.require_verified()
                 if options.dry_run:
                     with open_snapshot(engine) as snapshot:
                         loaded = load_rows_in_question(reader, store, snapshot)

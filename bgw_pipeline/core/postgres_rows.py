@@ -18,6 +18,7 @@ import re
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from typing import Any, TypeVar
 
 import psycopg
@@ -27,6 +28,7 @@ from sqlalchemy.engine import Engine
 from bgw_pipeline.core.encoded_chunks import EncodedChunk, canonical_json_bytes
 from bgw_pipeline.core.entities import Entity, Kind
 from bgw_pipeline.core.errors import SourceDataError
+from bgw_pipeline.core.ordered_reads import OrderedReads
 from bgw_pipeline.core.row_json_sql import OUT_OF_RANGE, slice_rows_query, slice_text_query
 
 WORKERS = 2
@@ -129,6 +131,7 @@ class PostgresRowReader:
         self._workers = workers
         self._slice_rows = slice_rows
         self._connections: list[Any] = []
+        self._ahead: tuple[OrderedReads[EncodedChunk], list[str]] | None = None
 
     def _connection(self, index: int) -> Any:
         while len(self._connections) <= index:
@@ -141,56 +144,66 @@ class PostgresRowReader:
             self._connections.append(raw)
         return self._connections[index].driver_connection
 
-    def _rows_per_slice(self, entity: Entity, rows: int) -> int:
-        if self._slice_rows:
-            return self._slice_rows
+    def _slices(self, entity: Entity, rows: int, table_bytes: int) -> list[Callable[[Any], Any]]:
+        slice_rows = self._slice_rows
+        if not slice_rows:
+            json_bytes_per_row = JSON_PER_TABLE_BYTE * max(table_bytes, 1) / max(rows, 1)
+            slice_rows = max(1, int(SLICE_BYTES / json_bytes_per_row))
+        return [
+            partial(_read_slice, entity=entity, low=low, high=high)
+            for low, high in slice_bounds(rows, slice_rows)
+        ]
+
+    def _table_bytes(self, entities: Sequence[Entity]) -> list[int]:
         with self._connection(0).cursor() as cursor:
-            cursor.execute("SELECT pg_table_size(%s::regclass)", (f'"{entity.name}"',))
-            (table_bytes,) = cursor.fetchone()
-        json_bytes_per_row = JSON_PER_TABLE_BYTE * max(int(table_bytes), 1) / max(rows, 1)
-        return max(1, int(SLICE_BYTES / json_bytes_per_row))
+            cursor.execute(
+                "SELECT pg_table_size(t::regclass) FROM unnest(%s::text[]) t",
+                ([f'"{e.name}"' for e in entities],),
+            )
+            return [int(size) for (size,) in cursor.fetchall()]
+
+    def _reads(self, jobs: Sequence[Callable[[Any], EncodedChunk]]) -> OrderedReads[EncodedChunk]:
+        connections = [self._connection(i) for i in range(min(self._workers, len(jobs)))]
+        return OrderedReads(connections, jobs, QUEUED_SLICES)
+
+    def prefetch(self, plan: Sequence[tuple[Entity, int]]) -> None:
+        """Read these entities' slices (entity, rows) in this order, ahead of `chunks`:
+        the workers go on to the next table while this process compresses the last
+        slices of the one before."""
+        self.close_reads()
+        entities = [entity for entity, _ in plan]
+        sizes = self._table_bytes(entities)
+        jobs, owners = [], []
+        for (entity, rows), size in zip(plan, sizes, strict=True):
+            slices = self._slices(entity, rows, size)
+            jobs.extend(slices)
+            owners.extend([entity.name] * len(slices))
+        self._ahead = (self._reads(jobs), owners)
 
     def chunks(self, entity: Entity, rows: int) -> Iterator[EncodedChunk]:
         """The entity's rows in id order, a slice at a time."""
-        bounds = slice_bounds(rows, self._rows_per_slice(entity, rows))
-        workers = min(self._workers, len(bounds))
-        conns = [self._connection(i) for i in range(workers)]
-        handoffs: list[queue.Queue[EncodedChunk | BaseException]] = [
-            queue.Queue(QUEUED_SLICES) for _ in range(workers)
-        ]
-        stop = threading.Event()
-
-        def work(index: int) -> None:
-            try:
-                for low, high in bounds[index::workers]:
-                    if stop.is_set():
-                        return
-                    handoffs[index].put(_read_slice(conns[index], entity, low, high))
-            except BaseException as exc:  # noqa: BLE001 - handed to the consumer, re-raised there
-                handoffs[index].put(exc)
-
-        threads = [
-            threading.Thread(
-                target=work, args=(i,), name=f"bgw-read-{entity.name}-{i}", daemon=True
-            )
-            for i in range(workers)
-        ]
-        for thread in threads:
-            thread.start()
+        if self._ahead is not None:
+            reads, owners = self._ahead
+            if reads.remaining and owners[len(owners) - reads.remaining] == entity.name:
+                while reads.remaining and owners[len(owners) - reads.remaining] == entity.name:
+                    chunk = reads.next()
+                    if chunk.rows:
+                        yield chunk
+                return
+            self.close_reads()  # asked for something else: the plan no longer holds
+        reads = self._reads(self._slices(entity, rows, self._table_bytes([entity])[0]))
         try:
-            for position in range(len(bounds)):
-                item = handoffs[position % workers].get()
-                if isinstance(item, BaseException):
-                    raise item
-                if item.rows:
-                    yield item
+            for chunk in reads:
+                if chunk.rows:
+                    yield chunk
         finally:
-            stop.set()
-            for thread, handoff in zip(threads, handoffs, strict=True):
-                while thread.is_alive():  # unblock a worker waiting on a full queue
-                    with contextlib.suppress(queue.Empty):
-                        handoff.get(timeout=0.05)
-                thread.join()
+            reads.close()
+
+    def close_reads(self) -> None:
+        """Stop reading ahead."""
+        if self._ahead is not None:
+            self._ahead[0].close()
+            self._ahead = None
 
     def map_unordered(self, jobs: Sequence[Callable[[Any], T]]) -> Iterator[T]:
         """Run each job with a worker connection, the workers in parallel; results as they
@@ -233,6 +246,7 @@ class PostgresRowReader:
 
     def close(self) -> None:
         """End the workers' transactions and give their connections back."""
+        self.close_reads()
         for raw in self._connections:
             with contextlib.suppress(Exception):
                 raw.rollback()

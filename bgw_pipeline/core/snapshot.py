@@ -18,23 +18,23 @@ from sqlalchemy.engine import Engine
 from bgw_pipeline.core.arrow_tables import batch_from_rows
 from bgw_pipeline.core.database import connect
 from bgw_pipeline.core.encoded_chunks import EncodedChunk, chunks_from_batches
-from bgw_pipeline.core.entities import ALL_ENTITIES, Entity
+from bgw_pipeline.core.entities import ALL_ENTITIES, Entity, Kind
 from bgw_pipeline.core.postgres_rows import PostgresRowReader
 from bgw_pipeline.core.schema import table_for
 
 DEFAULT_CHUNK_ROWS = 20_000
 IDS_PER_QUERY = 1_000
 KEYS_PER_QUERY = 2_000  # natural keys of up to three columns: 6,000 parameters a query
+_PG_ARRAYS = {Kind.UUID: "uuid[]", Kind.TEXT: "text[]", Kind.INT: "bigint[]",
+              Kind.TIMESTAMP: "timestamptz[]", Kind.BOOL: "boolean[]"}  # fmt: skip
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 class TableSource(Protocol):
     """Anything that can hand out an entity's rows, sorted by id, as Arrow batches."""
-
-    def encoded_chunks(self, entity: Entity) -> Iterator[EncodedChunk]:
-        """The entity's archive rows, encoded by PostgreSQL itself or by the reference encoder."""
-        if self._row_reader is not None:
-            return self._row_reader.chunks(entity, self.count(entity))
-        return chunks_from_batches(entity, self.batches(entity))
 
     def batches(self, entity: Entity) -> Iterator[pa.RecordBatch]: ...
 
@@ -85,12 +85,26 @@ class DatabaseSnapshot:
         """The rows whose columns `names` hold one of the value tuples of `keys` (found
         through the table's unique index on them), as record batches."""
         table = table_for(entity)
-        columns = sa.tuple_(*(table.c[name] for name in names))
-        values = list(zip(*(keys.column(name).to_pylist() for name in names), strict=True))
-        for start in range(0, len(values), KEYS_PER_QUERY):
-            query = sa.select(*table.columns).where(
-                columns.in_(values[start : start + KEYS_PER_QUERY])
+        columns = [keys.column(name).to_pylist() for name in names]
+        if self.dialect_name == "postgresql":
+            # One query with the wanted keys as arrays, not thousands of parameters.
+            arrays = ", ".join(
+                f"CAST(:k{i} AS {_PG_ARRAYS[entity.column(n).kind]})" for i, n in enumerate(names)
             )
+            selected = ", ".join(_quoted(c.name) for c in table.columns)
+            key_columns = ", ".join(_quoted(n) for n in names)
+            query = sa.text(
+                f"SELECT {selected} FROM {_quoted(entity.name)} "
+                f"WHERE ({key_columns}) IN (SELECT * FROM unnest({arrays}))"
+            ).columns(*table.columns)
+            params = {f"k{i}": values for i, values in enumerate(columns)}
+            for rows in self._conn.execute(query, params).partitions(self._chunk_rows):
+                yield batch_from_rows(entity, rows)
+            return
+        values = list(zip(*columns, strict=True))
+        key = sa.tuple_(*(table.c[name] for name in names))
+        for start in range(0, len(values), KEYS_PER_QUERY):
+            query = sa.select(*table.columns).where(key.in_(values[start : start + KEYS_PER_QUERY]))
             rows = self._conn.execute(query).all()
             if rows:
                 yield batch_from_rows(entity, rows)
@@ -102,6 +116,11 @@ class DatabaseSnapshot:
             query = sa.select(sa.func.count()).select_from(table)
             self._counts[entity.name] = int(self._conn.execute(query).scalar_one())
         return self._counts[entity.name]
+
+    def prefetch(self, entities: Sequence[Entity]) -> None:
+        """These entities will be read in this order: start reading ahead (PostgreSQL)."""
+        if self._row_reader is not None:
+            self._row_reader.prefetch([(e, self.count(e)) for e in entities])
 
     def encoded_chunks(self, entity: Entity) -> Iterator[EncodedChunk]:
         """The entity's archive rows, encoded by PostgreSQL itself or by the reference encoder."""

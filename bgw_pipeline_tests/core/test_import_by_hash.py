@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from bgw_pipeline.core import import_loading
 from bgw_pipeline.core.archive_format import archive_checksum
 from bgw_pipeline.core.demo_data import fill_demo_database
+from bgw_pipeline.core.errors import ChecksumMismatchError
 from bgw_pipeline.core.export import export_database
 from bgw_pipeline.core.importer import ImportFolders, ImportOptions, run_import
 from bgw_pipeline_tests.factories import dump_database
@@ -136,3 +137,35 @@ def test_a_huge_id_is_cut_in_the_messages(engine: sa.Engine, tmp_path: Path) -> 
     assert not report.applied
     assert all(len(e) < 300 for e in report.errors)
     assert "not a UUID" in report.message and "100000 characters" in report.message
+
+
+def _tampered(archive: Path, out: Path, how: str) -> Path:
+    """The archive with price_history.json changed after export, metadata.json left as is."""
+    with zipfile.ZipFile(archive) as zin:
+        members = {n: zin.read(n) for n in zin.namelist()}
+    data = members["price_history.json"]
+    if how == "value":  # still valid JSON, one price changed
+        at = data.index(b'"price":') + len(b'"price":')
+        members["price_history.json"] = data[:at] + b"1" + data[at:]
+    else:  # cut in the middle of a row: the layout breaks before the checksum is known
+        members["price_history.json"] = data[: len(data) // 2]
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for name, member in members.items():
+            zout.writestr(name, member)
+    return out
+
+
+@pytest.mark.parametrize("how", ["value", "cut"])
+def test_a_changed_member_is_refused_when_verified_while_hashing(
+    engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """A big archive is verified on the first pass's read: a changed member is still
+    refused by its checksum, before anything is compared or written."""
+    monkeypatch.setattr(import_loading, "SEPARATE_PROCESS_BYTES", 0)
+    archive = _tampered(_changed_database(engine, tmp_path), tmp_path / "tampered.zip", how)
+    folders = ImportFolders(tmp_path / "work")
+    before = dump_database(engine)
+    for dry_run in (True, False):
+        with pytest.raises(ChecksumMismatchError, match="price_history.json: sha256 differs"):
+            run_import(engine, archive, folders, ImportOptions(dry_run=dry_run))
+    assert dump_database(engine) == before
