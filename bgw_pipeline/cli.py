@@ -38,6 +38,9 @@ def _cmd_demo_db(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    from bgw_pipeline.core.arrow_tables import arrow_without_pandas
+
+    arrow_without_pandas()
     from bgw_pipeline.core.database import create_engine
     from bgw_pipeline.core.export import export_database
 
@@ -78,6 +81,9 @@ def _limits(settings: Settings) -> ArchiveLimits:
 
 
 def _cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    from bgw_pipeline.core.arrow_tables import arrow_without_pandas
+
+    arrow_without_pandas()
     from bgw_pipeline.core.database import create_engine
     from bgw_pipeline.core.importer import ImportOptions, run_import
 

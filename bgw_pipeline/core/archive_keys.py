@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 
 from bgw_pipeline.core.archive_lines import line_id
 from bgw_pipeline.core.archive_reader import ArchiveLimits, ArchiveReader, open_archive
+from bgw_pipeline.core.arrow_tables import arrow_without_pandas
 from bgw_pipeline.core.diff_store import DiffStore
 from bgw_pipeline.core.entities import ENTITIES_BY_NAME, EVENTS, Entity
 from bgw_pipeline.core.errors import ArchiveError
@@ -231,6 +232,7 @@ def write_archive_keys(
     Returns the row counts, the events' first and last day, and the problems that
     verification found (none: the archive is as its metadata.json describes it).
     """
+    arrow_without_pandas()  # a fresh interpreter: no need to pay for pandas
     rows: dict[str, int] = {}
     days = EventDays()
     with open_archive(Path(path), limits) as reader:

@@ -66,7 +66,7 @@ def _event_date_range(reader: ArchiveReader) -> dict[str, str | None]:
 
 def _sample_games(reader: ArchiveReader) -> list[dict[str, Any]]:
     sample: list[dict[str, Any]] = []
-    for chunk in reader.iter_rows(GAMES):
+    for chunk in reader.iter_rows(GAMES, chunk_rows=SAMPLE_GAMES):  # parse no more than shown
         for row in chunk:
             if isinstance(row, dict):
                 sample.append({k: row.get(k) for k in ("title", "store", "price")})

@@ -96,7 +96,7 @@ def archive_key_batches(reader: ArchiveReader, entity: Entity) -> Iterator[pa.Re
         yield _key_batch(ids, hashes, [None] * len(ids))
 
 
-BLOCKS_PER_QUERY = 2048  # 16 MB of table per query with 8 kB pages
+BLOCKS_PER_QUERY = 512  # 4 MB of table per query with 8 kB pages: both workers busy at M
 
 
 def _pg_key_query(entity: Entity) -> str:
