@@ -1,8 +1,9 @@
 """Jobs run on a few worker connections at once, their results handed back in job order.
 
-Worker i runs jobs i, i + n, i + 2n, ... and keeps at most `ahead` finished results
-waiting, so memory holds a few results however many jobs there are, and the consumer
-takes them in the order the jobs were listed (the order an archive member needs).
+Worker i runs jobs i, i + n, i + 2n, ... Each job yields its results a piece at a time
+(a slice of a table arrives as a stream of blocks); a worker keeps at most `ahead`
+pieces waiting, so memory holds a few pieces however big the jobs are, and the consumer
+takes the pieces in the order the jobs were listed (the order an archive member needs).
 """
 
 from __future__ import annotations
@@ -10,17 +11,21 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
+_END = object()  # after the last piece of a job
 
 
 class OrderedReads(Generic[T]):
-    """Results of `jobs` (each called with a connection) in job order, read ahead."""
+    """The pieces of `jobs` (each called with a connection) in job order, read ahead."""
 
     def __init__(
-        self, connections: Sequence[Any], jobs: Sequence[Callable[[Any], T]], ahead: int = 1
+        self,
+        connections: Sequence[Any],
+        jobs: Sequence[Callable[[Any], Iterable[T]]],
+        ahead: int = 4,
     ) -> None:
         self._jobs = jobs
         self._workers = max(1, min(len(connections), len(jobs)))
@@ -37,36 +42,47 @@ class OrderedReads(Generic[T]):
             thread.start()
 
     def _work(self, index: int, connection: Any) -> None:
+        handoff = self._handoffs[index]
         try:
             for job in self._jobs[index :: self._workers]:
-                if self._stop.is_set():
-                    return
-                self._handoffs[index].put(job(connection))
+                pieces = iter(job(connection))
+                # Leaving a job early closes its generator, which ends its query cleanly.
+                with contextlib.closing(pieces):  # type: ignore[type-var]
+                    for piece in pieces:
+                        if self._stop.is_set():
+                            return
+                        handoff.put(piece)
+                handoff.put(_END)
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer, re-raised there
-            self._handoffs[index].put(_Failure(exc))
+            handoff.put(_Failure(exc))
 
     @property
     def remaining(self) -> int:
-        """Results not taken yet."""
+        """Jobs whose pieces were not taken yet."""
         return len(self._jobs) - self._position
 
-    def next(self) -> T:
-        """The next result in job order (raises what its job raised)."""
+    def next_job(self) -> Iterator[T]:
+        """The pieces of the next job, in order (raises what the job raised); the job
+        counts as taken from this call on."""
         if not self.remaining:
             raise IndexError("no jobs left")
-        item = self._handoffs[self._position % self._workers].get()
+        handoff = self._handoffs[self._position % self._workers]
         self._position += 1
-        if isinstance(item, _Failure):
-            self.close()
-            raise item.error
-        return item  # type: ignore[no-any-return]
+        return self._pieces(handoff)
+
+    def _pieces(self, handoff: queue.Queue[Any]) -> Iterator[T]:
+        while (item := handoff.get()) is not _END:
+            if isinstance(item, _Failure):
+                self.close()
+                raise item.error
+            yield item
 
     def __iter__(self) -> Iterator[T]:
         while self.remaining:
-            yield self.next()
+            yield from self.next_job()
 
     def close(self) -> None:
-        """Stop the workers (after their current job) and wait for them."""
+        """Stop the workers (after their current piece) and wait for them."""
         self._stop.set()
         for thread, handoff in zip(self._threads, self._handoffs, strict=True):
             while thread.is_alive():  # unblock a worker waiting on a full queue

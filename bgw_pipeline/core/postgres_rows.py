@@ -22,25 +22,27 @@ from functools import partial
 from typing import Any, TypeVar
 
 import psycopg
-from psycopg.types.string import ByteaBinaryLoader
 from sqlalchemy.engine import Engine
 
 from bgw_pipeline.core.encoded_chunks import EncodedChunk, canonical_json_bytes
 from bgw_pipeline.core.entities import Entity, Kind
 from bgw_pipeline.core.errors import SourceDataError
 from bgw_pipeline.core.ordered_reads import OrderedReads
-from bgw_pipeline.core.row_json_sql import OUT_OF_RANGE, slice_rows_query, slice_text_query
+from bgw_pipeline.core.row_json_sql import OUT_OF_RANGE, slice_copy_query, slice_rows_query
 
 WORKERS = 2
 T = TypeVar("T")
-SLICE_BYTES = 24 * 1024 * 1024  # JSON per slice, estimated from the table's size
+# JSON per slice, estimated from the table's size: each slice scans the whole table once
+# (random UUIDs spread any id range over every page), so fewer, bigger slices cost less.
+SLICE_BYTES = 48 * 1024 * 1024
 JSON_PER_TABLE_BYTE = 2  # archive JSON is about twice a table's size on disk
-QUEUED_SLICES = 1  # per worker: bounds memory to a few slices
-# Per worker transaction: sort each slice in memory (a 24 MB slice needs about 64 MB) and
+GROUP_ROWS = 2_000  # rows per block a slice arrives in
+QUEUED_BLOCKS = 8  # per worker: bounds this process's memory to a few blocks
+# Per worker transaction: sort each slice in memory (a 48 MB slice needs about 100 MB) and
 # never walk the id index (see the module's docstring); the two workers are the parallelism.
 WORKER_SETTINGS = (
     "SET LOCAL jit = off",
-    "SET LOCAL work_mem = '128MB'",
+    "SET LOCAL work_mem = '192MB'",
     "SET LOCAL enable_indexscan = off",
     "SET LOCAL enable_indexonlyscan = off",
     "SET LOCAL max_parallel_workers_per_gather = 0",
@@ -65,44 +67,56 @@ def _first_and_last_id(data: bytes) -> tuple[str, str]:
     return data[7:43].decode(), data[last_start + 7 : last_start + 43].decode()
 
 
-def _text_slice(conn: Any, entity: Entity, low: str | None, high: str | None) -> EncodedChunk:
-    with conn.cursor(binary=True) as cursor:
-        # The slice's text as bytes, as the server sent it: no decoding, no copy per row.
-        cursor.adapters.register_loader("text", ByteaBinaryLoader)
-        cursor.execute(slice_text_query(entity, low, high))
-        rows, data = cursor.fetchone()
-    if not rows:
-        return EncodedChunk(b"", 0, "", "")
-    # A JSON row holds no raw newline, so each row but the first follows one.
-    if data is None or data.count(b"\n") + 1 != rows:
-        raise SourceDataError(f"{entity.name}: a row between ids {low} and {high} did not encode")
-    first, last = _first_and_last_id(data)
-    return EncodedChunk(data, rows, first, last)
+def _copy_slice(
+    conn: Any, entity: Entity, low: str | None, high: str | None, prefix: int
+) -> Iterator[EncodedChunk]:
+    with conn.cursor() as cursor, cursor.copy(slice_copy_query(entity, low, high, prefix)) as copy:
+        copy.set_types(["int8", "bytea"])  # the text as the server sent it: bytes, no decoding
+        for rows, data in copy.rows():
+            # A JSON row holds no raw newline, so each row but the first follows one.
+            if data is None or data.count(b"\n") + 1 != rows:
+                raise SourceDataError(
+                    f"{entity.name}: a row between ids {low} and {high} did not encode"
+                )
+            first, last = _first_and_last_id(data)
+            yield EncodedChunk(data, rows, first, last)
 
 
-def _rows_slice(conn: Any, entity: Entity, low: str | None, high: str | None) -> EncodedChunk:
-    json_names = [c.name for c in entity.columns if c.kind is Kind.JSON]
-    lines: list[bytes] = []
-    with conn.cursor(binary=True) as cursor:
-        cursor.execute(slice_rows_query(entity, low, high))
-        for row in cursor:
-            parts = [row[1]]
-            for index, name in enumerate(json_names):
-                where = f"{entity.name} {row[0]} {name}"
-                parts.append(canonical_json_bytes(row[2 + 2 * index], where))
-                parts.append(row[3 + 2 * index])
-            lines.append(b"".join(parts))
-    if not lines:
-        return EncodedChunk(b"", 0, "", "")
+def _encoded(lines: list[bytes]) -> EncodedChunk:
     return EncodedChunk(
         b",\n".join(lines), len(lines), lines[0][7:43].decode(), lines[-1][7:43].decode()
     )
 
 
-def _read_slice(conn: Any, entity: Entity, low: str | None, high: str | None) -> EncodedChunk:
-    has_json = any(c.kind is Kind.JSON for c in entity.columns)
+def _rows_slice(
+    conn: Any, entity: Entity, low: str | None, high: str | None
+) -> Iterator[EncodedChunk]:
+    """A slice of a table with JSON columns: its rows as segments and JSON values, the
+    values made canonical here, in blocks of GROUP_ROWS rows (a server-side cursor, so
+    neither side holds the whole slice)."""
+    json_names = [c.name for c in entity.columns if c.kind is Kind.JSON]
+    with conn.cursor(name=f"bgw_{entity.name}_rows", binary=True) as cursor:
+        cursor.execute(slice_rows_query(entity, low, high))
+        while rows := cursor.fetchmany(int(max(GROUP_ROWS, 1))):
+            lines: list[bytes] = []
+            for row in rows:
+                parts = [row[1]]
+                for index, name in enumerate(json_names):
+                    where = f"{entity.name} {row[0]} {name}"
+                    parts.append(canonical_json_bytes(row[2 + 2 * index], where))
+                    parts.append(row[3 + 2 * index])
+                lines.append(b"".join(parts))
+            yield _encoded(lines)
+
+
+def _read_slice(
+    conn: Any, entity: Entity, low: str | None, high: str | None, prefix: int
+) -> Iterator[EncodedChunk]:
     try:
-        return (_rows_slice if has_json else _text_slice)(conn, entity, low, high)
+        if any(c.kind is Kind.JSON for c in entity.columns):
+            yield from _rows_slice(conn, entity, low, high)
+        else:
+            yield from _copy_slice(conn, entity, low, high, prefix)
     except psycopg.errors.InvalidTextRepresentation as exc:
         message = str(exc)
         if OUT_OF_RANGE not in message:
@@ -112,6 +126,11 @@ def _read_slice(conn: Any, entity: Entity, low: str | None, high: str | None) ->
             f"{entity.name}: a timestamp the archive cannot hold ({value}); "
             "the archive's timestamps are RFC 3339, years 1 to 9999"
         ) from None
+
+
+def id_prefix(rows: int) -> int:
+    """Hex digits of the id that cut a table into groups of about GROUP_ROWS rows."""
+    return max(1, min(8, math.ceil(math.log(max(rows, 1) / GROUP_ROWS, 16))))
 
 
 class PostgresRowReader:
@@ -144,13 +163,16 @@ class PostgresRowReader:
             self._connections.append(raw)
         return self._connections[index].driver_connection
 
-    def _slices(self, entity: Entity, rows: int, table_bytes: int) -> list[Callable[[Any], Any]]:
+    def _slices(
+        self, entity: Entity, rows: int, table_bytes: int
+    ) -> list[Callable[[Any], Iterator[EncodedChunk]]]:
         slice_rows = self._slice_rows
         if not slice_rows:
             json_bytes_per_row = JSON_PER_TABLE_BYTE * max(table_bytes, 1) / max(rows, 1)
             slice_rows = max(1, int(SLICE_BYTES / json_bytes_per_row))
+        prefix = id_prefix(rows)
         return [
-            partial(_read_slice, entity=entity, low=low, high=high)
+            partial(_read_slice, entity=entity, low=low, high=high, prefix=prefix)
             for low, high in slice_bounds(rows, slice_rows)
         ]
 
@@ -162,14 +184,16 @@ class PostgresRowReader:
             )
             return [int(size) for (size,) in cursor.fetchall()]
 
-    def _reads(self, jobs: Sequence[Callable[[Any], EncodedChunk]]) -> OrderedReads[EncodedChunk]:
+    def _reads(
+        self, jobs: Sequence[Callable[[Any], Iterator[EncodedChunk]]]
+    ) -> OrderedReads[EncodedChunk]:
         connections = [self._connection(i) for i in range(min(self._workers, len(jobs)))]
-        return OrderedReads(connections, jobs, QUEUED_SLICES)
+        return OrderedReads(connections, jobs, QUEUED_BLOCKS)
 
     def prefetch(self, plan: Sequence[tuple[Entity, int]]) -> None:
         """Read these entities' slices (entity, rows) in this order, ahead of `chunks`:
         the workers go on to the next table while this process compresses the last
-        slices of the one before."""
+        blocks of the one before."""
         self.close_reads()
         entities = [entity for entity, _ in plan]
         sizes = self._table_bytes(entities)
@@ -181,14 +205,14 @@ class PostgresRowReader:
         self._ahead = (self._reads(jobs), owners)
 
     def chunks(self, entity: Entity, rows: int) -> Iterator[EncodedChunk]:
-        """The entity's rows in id order, a slice at a time."""
+        """The entity's rows in id order, a block at a time."""
         if self._ahead is not None:
             reads, owners = self._ahead
             if reads.remaining and owners[len(owners) - reads.remaining] == entity.name:
                 while reads.remaining and owners[len(owners) - reads.remaining] == entity.name:
-                    chunk = reads.next()
-                    if chunk.rows:
-                        yield chunk
+                    for chunk in reads.next_job():
+                        if chunk.rows:
+                            yield chunk
                 return
             self.close_reads()  # asked for something else: the plan no longer holds
         reads = self._reads(self._slices(entity, rows, self._table_bytes([entity])[0]))

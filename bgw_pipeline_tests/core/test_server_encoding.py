@@ -94,12 +94,22 @@ def _fill(engine: sa.Engine) -> None:
     insert(engine, "listings", [make_listing(content=t, page=None) for t in NASTY])
 
 
-# One row per slice, a few rows per slice, everything in one slice.
-@pytest.mark.parametrize("slice_bytes", [1, 2_000, postgres_rows.SLICE_BYTES])
+# One row per slice, a few rows per slice, everything in one slice; blocks of one
+# hex digit of the id (16 per table) or of eight (a row each).
+@pytest.mark.parametrize(
+    ("slice_bytes", "group_rows"),
+    [
+        (1, 2_000),
+        (2_000, 2_000),
+        (postgres_rows.SLICE_BYTES, 2_000),
+        (postgres_rows.SLICE_BYTES, 1e-30),
+    ],
+)
 def test_postgres_chunks_equal_the_reference_encoder(
-    postgres_url: str, monkeypatch: pytest.MonkeyPatch, slice_bytes: int
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch, slice_bytes: int, group_rows: float
 ) -> None:
     monkeypatch.setattr(postgres_rows, "SLICE_BYTES", slice_bytes)
+    monkeypatch.setattr(postgres_rows, "GROUP_ROWS", group_rows)
     engine = create_engine(postgres_url)
     ensure_schema(engine)
     _fill(engine)
