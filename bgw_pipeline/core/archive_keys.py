@@ -12,20 +12,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from operator import methodcaller
-from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from bgw_pipeline.core.archive_lines import line_id
-from bgw_pipeline.core.archive_reader import ArchiveLimits, ArchiveReader, open_archive
-from bgw_pipeline.core.arrow_tables import arrow_without_pandas
+from bgw_pipeline.core.archive_reader import ArchiveReader
 from bgw_pipeline.core.diff_store import DiffStore
-from bgw_pipeline.core.entities import ENTITIES_BY_NAME, EVENTS, Entity
+from bgw_pipeline.core.entities import EVENTS, Entity
 from bgw_pipeline.core.errors import ArchiveError
-from bgw_pipeline.core.row_keys import KEY_SCHEMA, archive_key_batches, fast_md5
+from bgw_pipeline.core.line_keys import canonical_heads, line_key_batch
+from bgw_pipeline.core.row_keys import archive_key_batches, fast_md5
 
 BLOCK_BYTES = 8 << 20
 _PREFIX = b'{"id":"'
@@ -74,37 +70,11 @@ def _batch(texts: list[bytes]) -> pa.RecordBatch:
     )
 
 
-_HEAD_PREFIX = np.frombuffer(_PREFIX, dtype=np.uint8)
-_ID_BYTES = np.zeros(256, dtype=bool)
-_ID_BYTES[np.frombuffer(b"0123456789abcdefABCDEF-", dtype=np.uint8)] = True
-
-
-def fixed_width_strings(values: np.ndarray) -> pa.StringArray:
-    """An Arrow string array over a numpy array of equal-width ASCII values, no copy per row."""
-    width, count = values.dtype.itemsize, len(values)
-    offsets = np.arange(0, (count + 1) * width, width, dtype=np.int32)
-    return pa.StringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(values))
-
-
-def _canonical_batch(texts: list[bytes]) -> pa.RecordBatch | None:
-    """The batch of rows whose lines all start `{"id":"<id>"`, with no Python loop per row
-    beyond slicing and hashing; None otherwise (then `_batch` handles the block)."""
-    grid = _canonical_heads(texts)
-    if grid is None:
-        return None
-    ids = fixed_width_strings(np.ascontiguousarray(grid[:, 7:43]).view("S36").ravel())
-    hexdigest = methodcaller("hexdigest")
-    hashes = fixed_width_strings(np.array(list(map(hexdigest, map(fast_md5, texts))), "S32"))
-    return pa.RecordBatch.from_arrays(
-        [ids, hashes, pa.nulls(len(texts), pa.string())], names=["id", "h", "nk"]
-    )
-
-
 def _fast_texts(region: bytes) -> list[bytes] | None:
     """The rows of a region whose every line ends with a comma, split in one call.
 
     Such a line starting with `{` reads the same stripped (as the parser reads it), so the
-    split gives exactly the parser's row texts; `_canonical_batch` checks the starts.
+    split gives exactly the parser's row texts; `line_key_batch` checks the starts.
     """
     if not region.endswith(b",\n"):
         return None
@@ -158,40 +128,25 @@ def _line_batches(
     for texts in _row_text_blocks(reader, entity):
         if days is not None:
             days.see_block(texts)
-        batch = _canonical_batch(texts)
+        batch = line_key_batch(texts)
         yield batch if batch is not None else _batch([_row_text(t) for t in texts])
 
 
-def _canonical_heads(texts: list[bytes]) -> np.ndarray | None:
-    """Each text's first 44 bytes as a (rows, 44) grid when every one starts
-    `{"id":"<36 id characters>"`, else None. numpy pads a short head with NUL bytes,
-    which fail the checks."""
-    heads = np.array([t[:44] for t in texts], dtype="S44")
-    if heads.dtype.itemsize != 44:
-        return None
-    grid = heads.view(np.uint8).reshape(len(texts), 44)
-    canonical = (
-        (grid[:, :7] == _HEAD_PREFIX).all()
-        and (grid[:, 43] == ord('"')).all()
-        and _ID_BYTES[grid[:, 7:43]].all()
-    )
-    return grid if canonical else None
-
-
 def texts_in_question(
-    reader: ArchiveReader, entity: Entity, wanted: set[str]
+    reader: ArchiveReader, entity: Entity, wanted: set[str], all_canonical: bool = False
 ) -> Iterator[list[bytes]] | None:
     """The second pass: the row texts whose id is in `wanted` or that have no id in the
     export's form (those were never compared), unparsed; None when the member is not
     written one row per line. A block of canonical rows is filtered with one set lookup
-    per row, the texts read exactly as the first pass read them."""
+    per row, the texts read exactly as the first pass read them. `all_canonical`: the
+    first pass found an id at the start of every line, so the starts need no check."""
     if entity.one_file_per_row or not reader.has_line_layout(entity):
         return None
     wanted_ids = {row_id.encode("ascii") for row_id in wanted}
 
     def blocks() -> Iterator[list[bytes]]:
         for texts in _row_text_blocks(reader, entity):
-            if _canonical_heads(texts) is not None:
+            if all_canonical or canonical_heads(texts) is not None:
                 kept = [t for t in texts if t[7:43] in wanted_ids]
             else:
                 rows = [_row_text(t) for t in texts]
@@ -218,38 +173,3 @@ def load_archive_keys(
 ) -> int:
     """Fill `ak_<entity>` (id, h, null) with every archive row; return the row count."""
     return store.load_keys(f"ak_{entity.name}", key_batches(reader, entity, days))
-
-
-def write_archive_keys(
-    path: str, limits: ArchiveLimits, names: list[str], out_dir: str
-) -> tuple[dict[str, int], tuple[str | None, str | None], list[str]]:
-    """The first pass in a process of its own: each entity's keys as `ak_<name>.parquet`,
-    and the archive's verification on the same read (each member's SHA-256 is taken as
-    its rows are hashed; members the pass does not read are read once more).
-
-    An import runs this next to its database work, so hashing the archive and the
-    database's reading share the two cores instead of taking turns on one interpreter.
-    Returns the row counts, the events' first and last day, and the problems that
-    verification found (none: the archive is as its metadata.json describes it).
-    """
-    arrow_without_pandas()  # a fresh interpreter: no need to pay for pandas
-    rows: dict[str, int] = {}
-    days = EventDays()
-    with open_archive(Path(path), limits) as reader:
-        reader.collect_digests = True
-        try:
-            for name in names:
-                target = Path(out_dir) / f"ak_{name}.parquet"
-                with pq.ParquetWriter(target, KEY_SCHEMA, compression="none") as writer:
-                    rows[name] = 0
-                    for batch in key_batches(reader, ENTITIES_BY_NAME[name], days):
-                        writer.write_batch(batch)
-                        rows[name] += batch.num_rows
-        except ArchiveError:
-            # A changed member says so first: its checksum, not the symptom it caused.
-            report = reader.verify()
-            if not report.ok:
-                return rows, (days.earliest, days.latest), report.problems
-            raise
-        report = reader.verify()
-    return rows, (days.earliest, days.latest), report.problems

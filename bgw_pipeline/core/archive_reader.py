@@ -35,7 +35,13 @@ from bgw_pipeline.core.archive_safety import (
     check_declared_sizes,
     check_member_name,
 )
-from bgw_pipeline.core.entities import ALL_ENTITIES, CORE_ENTITIES, RAW_ITEMS, Entity
+from bgw_pipeline.core.entities import (
+    ALL_ENTITIES,
+    CORE_ENTITIES,
+    ENTITIES_BY_NAME,
+    RAW_ITEMS,
+    Entity,
+)
 from bgw_pipeline.core.errors import (
     ArchiveError,
     ArchiveTooLargeError,
@@ -138,6 +144,20 @@ class ArchiveReader:
 
     def _keep_digest(self, name: str, sha256: str, size: int) -> None:
         self._digests[name] = (sha256, size)
+
+    @property
+    def digests(self) -> dict[str, tuple[str, int]]:
+        """SHA-256 and size of the members read to the end with `collect_digests` on."""
+        return dict(self._digests)
+
+    def add_digests(self, digests: dict[str, tuple[str, int]]) -> None:
+        """Digests another reader of the same file took (another process's pass)."""
+        self._digests.update(digests)
+
+    def unpacked_bytes_of(self, entity_name: str) -> int:
+        """What the entity's member(s) declare they unpack to."""
+        entity = ENTITIES_BY_NAME[entity_name]
+        return sum(self._infos[name].file_size for name in self._members_of(entity))
 
     def _digest(self, name: str) -> tuple[str, int]:
         if name not in self._digests:

@@ -7,28 +7,20 @@ them, for the DuckDB diff (diff.py).
 
 from __future__ import annotations
 
-import multiprocessing
-import tempfile
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
-from bgw_pipeline.core.archive_keys import (
-    EventDays,
-    load_archive_keys,
-    texts_in_question,
-    write_archive_keys,
-)
+from bgw_pipeline.core.archive_keys import EventDays, load_archive_keys, texts_in_question
 from bgw_pipeline.core.archive_lines import parse_lines
 from bgw_pipeline.core.archive_reader import ArchiveReader
 from bgw_pipeline.core.diff import NaturalKeyRows
 from bgw_pipeline.core.diff_store import DiffStore
 from bgw_pipeline.core.entities import CORE_ENTITIES, GAMES, RAW_ENTITIES, Entity
-from bgw_pipeline.core.errors import ArchiveError, ChecksumMismatchError
+from bgw_pipeline.core.errors import ArchiveError
+from bgw_pipeline.core.first_pass import load_keys_side_by_side
 from bgw_pipeline.core.row_keys import database_key_batches, looks_up_natural_keys
 from bgw_pipeline.core.row_validation import iter_validated
 from bgw_pipeline.core.snapshot import DatabaseSnapshot
@@ -46,6 +38,7 @@ class LoadedArchive:
     errors: list[str] = field(default_factory=list)
     error_counts: dict[str, int] = field(default_factory=dict)
     unchanged: dict[str, int] = field(default_factory=dict)
+    unknown_ids: dict[str, int] = field(default_factory=dict)  # rows the first pass found no id in
     days: EventDays = field(default_factory=EventDays)
     # The database's rows by natural-key values, when its keys were not hashed up front.
     natural_key_rows: NaturalKeyRows | None = None
@@ -96,43 +89,29 @@ def verifies_while_hashing(reader: ArchiveReader) -> bool:
 
 
 def _load_keys(reader: ArchiveReader, store: DiffStore, source: DatabaseSnapshot) -> LoadedArchive:
-    """Both sides' keys. A big archive is hashed (and verified) in a process of its own
-    while this one reads the database's keys, so the two share the cores; a small one,
-    here after them."""
+    """Both sides' keys. A big archive is hashed (and verified) by a second process while
+    this one reads the database's keys, then by both (first_pass.py); a small one, here
+    after them."""
     entities = _archive_entities(reader)
     if not verifies_while_hashing(reader):
         _load_database_keys(source, store, entities)
         return _load_archive_keys(reader, store)
-    with (
-        tempfile.TemporaryDirectory(prefix="bgw-keys-") as folder,
-        ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool,
-    ):
-        names = [e.name for e in entities]
-        hashing = pool.submit(write_archive_keys, str(reader.path), reader.limits, names, folder)
-        try:
-            _load_database_keys(source, store, entities)
-        finally:
-            rows, (earliest, latest), problems = hashing.result()
-        if problems:  # verified on the same read, before anything is compared or written
-            raise ChecksumMismatchError("; ".join(problems[:5]) + "; nothing was imported")
-        for entity in entities:
-            parquet = Path(folder) / f"ak_{entity.name}.parquet"
-            store.con.execute(
-                f"CREATE OR REPLACE TEMP TABLE ak_{entity.name} AS SELECT * FROM read_parquet(?)",
-                [str(parquet)],
-            )
-            _check_archive_keys(reader, store, entity, rows[entity.name])
-    return LoadedArchive(entities, list(reader.version_warnings), days=EventDays(earliest, latest))
+    rows, days = load_keys_side_by_side(
+        reader, store, entities, lambda: _load_database_keys(source, store, entities)
+    )
+    for entity in entities:
+        _check_archive_keys(reader, store, entity, rows[entity.name])
+    return LoadedArchive(entities, list(reader.version_warnings), days=days)
 
 
 def _rows_in_question(
-    reader: ArchiveReader, entity: Entity, wanted: set[str] | None
+    reader: ArchiveReader, entity: Entity, wanted: set[str] | None, all_canonical: bool
 ) -> Iterator[list[Any]]:
     """The archive rows to parse: all of them, or those `wanted` and those without an id
     in the export's form."""
     if wanted is None:
         return reader.iter_rows(entity)
-    texts = texts_in_question(reader, entity, wanted)
+    texts = texts_in_question(reader, entity, wanted, all_canonical)
     if texts is not None:
         return (parse_lines(entity.member, kept) for kept in texts)
     return reader.iter_rows(entity, keep=lambda row_id: row_id is None or row_id in wanted)
@@ -147,7 +126,9 @@ def _valid_batches(
     rejected: list[str],
 ) -> Iterator[pa.RecordBatch]:
     """The archive's valid rows still in question as batches; errors and warnings kept."""
-    for chunk in iter_validated(entity, _rows_in_question(reader, entity, wanted)):
+    all_canonical = not loaded.unknown_ids.get(entity.name)
+    rows = _rows_in_question(reader, entity, wanted, all_canonical)
+    for chunk in iter_validated(entity, rows):
         rejected.extend(e.message for e in chunk.errors)
         loaded.warnings.extend(chunk.warnings)
         unknown.update(chunk.unknown_columns)
@@ -178,6 +159,7 @@ def load_rows_in_question(
             f"(SELECT count(*) FROM open_{name})"
         ).fetchall()
         loaded.unchanged[name] = total - unknown_ids - open_rows
+        loaded.unknown_ids[name] = unknown_ids
         wanted = None
         if loaded.unchanged[name]:
             wanted = {r[0] for r in store.con.execute(f"SELECT id FROM open_{name}").fetchall()}

@@ -10,7 +10,6 @@ DuckDB diff. PostgreSQL computes its side in the server for tables without JSON 
 
 from __future__ import annotations
 
-import hashlib
 import io
 from collections.abc import Iterable, Iterator, Sequence
 from functools import partial
@@ -24,6 +23,8 @@ from bgw_pipeline.core.archive_lines import line_id
 from bgw_pipeline.core.archive_reader import ArchiveReader
 from bgw_pipeline.core.entities import Column, Entity, Kind
 from bgw_pipeline.core.errors import SourceDataError
+from bgw_pipeline.core.hashing import fast_md5
+from bgw_pipeline.core.line_keys import line_key_batch
 from bgw_pipeline.core.row_encoding import encode_rows
 from bgw_pipeline.core.row_json_sql import row_sql
 from bgw_pipeline.core.values import format_timestamp
@@ -33,14 +34,6 @@ NATURAL_KEYS: dict[str, tuple[str, ...]] = {
     "price_history": ("game_id", "store", "recorded_at"),
 }
 KEY_SCHEMA = pa.schema([("id", pa.string()), ("h", pa.string()), ("nk", pa.string())])
-
-
-try:
-    # CPython's own MD5 costs half of OpenSSL's on rows of a few hundred bytes (less set-up
-    # per call); the first pass of an import hashes millions of them.
-    from _md5 import md5 as fast_md5
-except ImportError:  # pragma: no cover - an interpreter built without it
-    fast_md5 = partial(hashlib.md5, usedforsecurity=False)
 
 
 def _md5(data: bytes) -> str:
@@ -158,11 +151,10 @@ def _fetch_keys(query: str, connection: Any) -> pa.RecordBatch | None:
 
 def _lines_of(chunks: Iterable[Any]) -> Iterator[pa.RecordBatch]:
     for chunk in chunks:
-        lines = chunk.data.split(b",\n")
-        ids = [line_id(t) for t in lines]
-        if None in ids:
+        batch = line_key_batch(chunk.data.split(b",\n"))
+        if batch is None:
             raise SourceDataError("database rows did not encode in the export's form")
-        yield _key_batch(ids, [_md5(t) for t in lines], [None] * len(ids))
+        yield batch
 
 
 def database_key_batches(snapshot: Any, entity: Entity) -> Iterator[pa.RecordBatch]:

@@ -169,3 +169,26 @@ def test_a_changed_member_is_refused_when_verified_while_hashing(
         with pytest.raises(ChecksumMismatchError, match="price_history.json: sha256 differs"):
             run_import(engine, archive, folders, ImportOptions(dry_run=dry_run))
     assert dump_database(engine) == before
+
+
+def test_two_processes_claim_each_member_once() -> None:
+    """The shared counter hands every member to exactly one of the two first passes."""
+    import multiprocessing
+    import threading
+
+    from bgw_pipeline.core.first_pass import _claim
+
+    counter = multiprocessing.get_context("spawn").Value("i", 0)
+    names = [f"m{i}" for i in range(500)]
+    taken: list[list[str]] = [[], []]
+
+    def take(into: list[str]) -> None:
+        while (name := _claim(counter, names)) is not None:
+            into.append(name)
+
+    threads = [threading.Thread(target=take, args=(t,)) for t in taken]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(taken[0] + taken[1]) == sorted(names)
