@@ -41,6 +41,8 @@ QUEUED_BLOCKS = 8  # per worker: bounds this process's memory to a few blocks
 # Per worker transaction: sort each slice in memory (a 48 MB slice needs about 100 MB) and
 # never walk the id index (see the module's docstring); the two workers are the parallelism.
 WORKER_SETTINGS = (
+    # Text comes in the connection's encoding; the archive is UTF-8 whatever the database's.
+    "SET LOCAL client_encoding = 'UTF8'",
     "SET LOCAL jit = off",
     "SET LOCAL work_mem = '192MB'",
     "SET LOCAL enable_indexscan = off",

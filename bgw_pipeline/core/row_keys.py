@@ -92,9 +92,11 @@ def archive_key_batches(reader: ArchiveReader, entity: Entity) -> Iterator[pa.Re
 BLOCKS_PER_QUERY = 512  # 4 MB of table per query with 8 kB pages: both workers busy at M
 
 
-def _pg_key_query(entity: Entity) -> str:
+def _pg_key_query(entity: Entity, utf8_database: bool) -> str:
     """One physical range of the table (ctid), `id<TAB>h<TAB>\\N` lines in one value."""
-    h = f"md5({row_sql(entity).segments[0]})"
+    row = row_sql(entity).segments[0]
+    # md5 hashes the text's bytes in the database's encoding; the archive holds UTF-8.
+    h = f"md5({row})" if utf8_database else f"md5(convert_to({row}, 'UTF8'))"
     return (
         f"SELECT convert_to(string_agg(id::text || E'\\t' || {h} || E'\\t\\\\N', E'\\n'),"
         f" 'UTF8') FROM \"{entity.name}\" "
@@ -119,13 +121,14 @@ def _pg_keys(snapshot: Any, entity: Entity) -> Iterator[pa.RecordBatch]:
     index), on the snapshot's worker connections when it has them. Versions visible to the
     snapshot lie in pages that exist now, so ranges up to the current size, the last one
     open-ended, cover them all."""
-    query = _pg_key_query(entity)
     with snapshot.driver_connection.cursor() as cursor:
         cursor.execute(
-            "SELECT pg_relation_size(%s::regclass) / current_setting('block_size')::bigint",
+            "SELECT pg_relation_size(%s::regclass) / current_setting('block_size')::bigint, "
+            "current_setting('server_encoding') = 'UTF8'",
             (f'"{entity.name}"',),
         )
-        (blocks,) = cursor.fetchone()
+        (blocks, utf8_database) = cursor.fetchone()
+    query = _pg_key_query(entity, bool(utf8_database))
     jobs = []
     for first in range(0, max(int(blocks), 1), BLOCKS_PER_QUERY):
         last = first + BLOCKS_PER_QUERY

@@ -7,6 +7,7 @@ archive promises the same bytes (and so the same checksum) whichever path ran.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 import zipfile
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,8 @@ from bgw_pipeline.core.encoded_chunks import chunks_from_batches
 from bgw_pipeline.core.entities import ALL_ENTITIES
 from bgw_pipeline.core.errors import SourceDataError
 from bgw_pipeline.core.export import export_database
+from bgw_pipeline.core.importer import ImportFolders, run_import
+from bgw_pipeline.core.row_keys import database_key_batches
 from bgw_pipeline.core.schema import ensure_schema
 from bgw_pipeline.core.snapshot import open_snapshot
 from bgw_pipeline_tests.factories import (
@@ -214,3 +217,45 @@ def test_the_same_data_gives_the_same_file_whatever_the_slices(
         files.append(result.path.read_bytes())
     engine.dispose()
     assert files[0] == files[1] == files[2]
+
+
+def test_a_database_in_another_encoding_still_exports_utf8(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """The server's blocks come in the connection's encoding: the workers ask for UTF-8,
+    so a WIN1251 database (Cyrillic, not UTF-8) gives the reference encoder's bytes."""
+    admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    name = f"bgw_win1251_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.exec_driver_sql(
+            f"CREATE DATABASE \"{name}\" ENCODING 'WIN1251' LC_COLLATE 'C' LC_CTYPE 'C' "
+            "TEMPLATE template0"
+        )
+    url = sa.make_url(postgres_url).set(database=name).render_as_string(False)
+    try:
+        engine = create_engine(url)
+        ensure_schema(engine)
+        game = make_game(title="Каркассон: «Охотники» №2", url="https://example.test/игры")
+        insert(engine, "games", [game])
+        insert(engine, "price_history", [make_price(game, store="Мосигра")])
+        with open_snapshot(engine) as snapshot:
+            for entity in ALL_ENTITIES[:4]:
+                server = b",\n".join(c.data for c in snapshot.encoded_chunks(entity))
+                reference = chunks_from_batches(entity, snapshot.batches(entity))
+                assert server == b",\n".join(c.data for c in reference), entity.name
+                server.decode("utf-8")
+        # The import hashes the database's rows in the server: the same UTF-8 bytes.
+        with open_snapshot(engine) as snapshot:
+            prices = ALL_ENTITIES[3]
+            (keys,) = list(database_key_batches(snapshot, prices))
+            (line,) = list(chunks_from_batches(prices, snapshot.batches(prices)))
+        assert keys.column("h").to_pylist() == [hashlib.md5(line.data).hexdigest()]
+        archive = export_database(engine, tmp_path, created_at=CREATED).path
+        report = run_import(engine, archive, ImportFolders(tmp_path / "work"))
+        assert report.summary["games"] == {"new": 0, "updated": 0, "skipped": 1, "errors": 0}
+        assert report.summary["price_history"]["skipped"] == 1
+        engine.dispose()
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
