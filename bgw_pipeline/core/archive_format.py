@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -11,6 +12,7 @@ from bgw_pipeline.core.entities import Entity, entities_for
 from bgw_pipeline.core.values import format_timestamp
 
 FORMAT_VERSION = "1.0.0"
+VERSION_FORMAT = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
 CREATED_BY = "BGW Export Service"
 METADATA_MEMBER = "metadata.json"
 ALLOWED_DIRECTORIES = ("raw_data/", "raw_data/listings/")
@@ -62,3 +64,23 @@ def archive_name(created_at: datetime) -> str:
 def wrapper_key(entity: Entity) -> str:
     """The top-level key of an entity's JSON member: `{"games": [...]}`."""
     return entity.name
+
+
+def check_version(version: Any) -> tuple[bool, bool, list[str]]:
+    """(compatible, version_match, warnings) of an archive version (spec: Versions)."""
+    ours = tuple(int(p) for p in FORMAT_VERSION.split("."))
+    match = VERSION_FORMAT.match(version) if isinstance(version, str) else None
+    if match is None:
+        return False, False, [f"unparsable archive version {version!r:.40}"]
+    theirs = tuple(int(p) for p in match.groups())
+    if theirs[0] != ours[0]:
+        return (
+            False,
+            False,
+            [f"unsupported major version {version} (this importer reads {ours[0]}.x)"],
+        )
+    if theirs == ours:
+        return True, True, []
+    if theirs > ours:
+        return True, False, [f"Import from newer version {version}"]
+    return True, False, []

@@ -12,14 +12,13 @@ import re
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
 from isal import isal_zlib
 
-from bgw_pipeline.core.archive_format import FORMAT_VERSION, METADATA_MEMBER, archive_checksum
+from bgw_pipeline.core.archive_format import METADATA_MEMBER, check_version
 from bgw_pipeline.core.archive_lines import (
     iter_table_lines,
     iter_table_rows,
@@ -35,11 +34,9 @@ from bgw_pipeline.core.archive_safety import (
     check_declared_sizes,
     check_member_name,
 )
+from bgw_pipeline.core.archive_verification import VerificationReport, verify_members
 from bgw_pipeline.core.entities import (
-    ALL_ENTITIES,
-    CORE_ENTITIES,
     ENTITIES_BY_NAME,
-    RAW_ITEMS,
     Entity,
 )
 from bgw_pipeline.core.errors import (
@@ -53,39 +50,7 @@ from bgw_pipeline.core.json_keys import refuse_repeated_keys
 __all__ = ["ArchiveLimits", "ArchiveReader", "VerificationReport", "open_archive", "verify_archive"]
 
 CHECKSUM_FORMAT = re.compile(r"^sha256:[0-9a-f]{64}$")
-VERSION_FORMAT = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
 DEFAULT_CHUNK_ROWS = 20_000
-
-
-def check_version(version: Any) -> tuple[bool, bool, list[str]]:
-    """(compatible, version_match, warnings) of an archive version (spec: Versions)."""
-    ours = tuple(int(p) for p in FORMAT_VERSION.split("."))
-    match = VERSION_FORMAT.match(version) if isinstance(version, str) else None
-    if match is None:
-        return False, False, [f"unparsable archive version {version!r:.40}"]
-    theirs = tuple(int(p) for p in match.groups())
-    if theirs[0] != ours[0]:
-        return (
-            False,
-            False,
-            [f"unsupported major version {version} (this importer reads {ours[0]}.x)"],
-        )
-    if theirs == ours:
-        return True, True, []
-    if theirs > ours:
-        return True, False, [f"Import from newer version {version}"]
-    return True, False, []
-
-
-@dataclass
-class VerificationReport:
-    """Every member checked against metadata.json: what differs, if anything."""
-
-    ok: bool
-    problems: list[str] = field(default_factory=list)
-    counts: dict[str, int] = field(default_factory=dict)
-    checksum: str | None = None
-    members_checked: int = 0
 
 
 class ArchiveReader:
@@ -157,9 +122,10 @@ class ArchiveReader:
     def unpacked_bytes_of(self, entity_name: str) -> int:
         """What the entity's member(s) declare they unpack to."""
         entity = ENTITIES_BY_NAME[entity_name]
-        return sum(self._infos[name].file_size for name in self._members_of(entity))
+        return sum(self._infos[name].file_size for name in self.members_of(entity))
 
-    def _digest(self, name: str) -> tuple[str, int]:
+    def digest(self, name: str) -> tuple[str, int]:
+        """A member's SHA-256 and size: from the pass that read it, or read now."""
         if name not in self._digests:
             sha, size, stream = hashlib.sha256(), 0, self.open_member(name)
             while chunk := stream.read():
@@ -197,7 +163,8 @@ class ArchiveReader:
             raise ArchiveError("metadata.json 'checksum' must be 'sha256:' and 64 hex digits")
         return metadata
 
-    def _members_of(self, entity: Entity) -> list[str]:
+    def members_of(self, entity: Entity) -> list[str]:
+        """The names of the entity's member(s) in this archive."""
         if entity.one_file_per_row:
             return sorted(n for n in self._infos if n.startswith(entity.member))
         return [entity.member] if entity.member in self._infos else []
@@ -247,7 +214,7 @@ class ArchiveReader:
 
     def _listing_lines(self, entity: Entity, chunk_rows: int) -> Iterator[list[bytes]]:
         chunk: list[bytes] = []
-        for name in self._members_of(entity):
+        for name in self.members_of(entity):
             chunk.append(self.read_member_bytes(name).strip())
             if len(chunk) >= chunk_rows:
                 yield chunk
@@ -257,52 +224,14 @@ class ArchiveReader:
 
     def count_rows(self, entity: Entity) -> int:
         if entity.one_file_per_row:
-            return len(self._members_of(entity))
+            return len(self.members_of(entity))
         return sum(len(chunk) for chunk in self.iter_rows(entity))
 
     def verify(self, count_rows: bool = False) -> VerificationReport:
         """Recompute every member's SHA-256 and size; compare with metadata.json.
 
         A member already read to the end with `collect_digests` on is not read again."""
-        problems: list[str] = []
-        include_raw = bool(self.metadata["contents"].get("include_raw_data", False))
-        for entity in CORE_ENTITIES + ((RAW_ITEMS,) if include_raw else ()):
-            if entity.member not in self._infos:
-                problems.append(f"member {entity.member} is missing")
-        files = self.metadata.get("files") if isinstance(self.metadata.get("files"), dict) else None
-        digests: dict[str, str] = {}
-        for name in self._infos:
-            if name == METADATA_MEMBER:
-                continue
-            digests[name], size = self._digest(name)
-            if files is not None:
-                expected = files.get(name)
-                if not isinstance(expected, dict):
-                    problems.append(f"{name}: not listed in metadata.json files")
-                elif expected.get("sha256") != digests[name]:
-                    problems.append(f"{name}: sha256 differs from metadata.json (content changed)")
-                elif expected.get("bytes") != size:
-                    problems.append(f"{name}: size {size} differs from metadata.json")
-        if files is not None:
-            problems.extend(
-                f"{n}: listed in metadata.json but missing" for n in files if n not in self._infos
-            )
-        checksum = archive_checksum(digests)
-        if checksum != self.metadata["checksum"]:
-            problems.append(f"archive checksum {checksum} differs from metadata.json")
-        counts: dict[str, int] = {}
-        if count_rows:
-            for entity in ALL_ENTITIES:
-                if not self._members_of(entity):
-                    continue
-                counts[entity.name] = self.count_rows(entity)
-                declared = self.metadata["contents"].get(entity.count_key)
-                if declared is not None and declared != counts[entity.name]:
-                    problems.append(
-                        f"{entity.member}: {counts[entity.name]} rows, "
-                        f"metadata.json says {declared}"
-                    )
-        return VerificationReport(not problems, problems, counts, checksum, len(digests))
+        return verify_members(self, count_rows)
 
     def require_verified(self) -> None:
         report = self.verify()

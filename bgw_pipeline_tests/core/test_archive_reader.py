@@ -10,12 +10,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bgw_pipeline.core.archive_reader import (
-    ArchiveLimits,
-    check_version,
-    open_archive,
-    verify_archive,
-)
+from bgw_pipeline.core.archive_format import check_version
+from bgw_pipeline.core.archive_reader import ArchiveLimits, open_archive, verify_archive
 from bgw_pipeline.core.entities import GAMES
 from bgw_pipeline.core.errors import (
     ArchiveError,
