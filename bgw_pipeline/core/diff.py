@@ -158,8 +158,8 @@ def _classify(store: DiffStore, entity: Entity) -> None:
     """`cls_<entity>`: the status of each archive row still in question.
 
     `arcm_` holds the archive rows that are not unchanged, `db_` the database's version of
-    those of them it has, `dbk_` the id, row hash and natural-key hash of every database
-    row (for natural-key duplicates and references).
+    those of them it has, `dbk_` the id and row hash of every database row (for
+    references), `dbnk_` the natural-key hashes of the database rows that could collide.
     """
     name = entity.name
     has_key = bool(NATURAL_KEYS.get(name))
@@ -293,7 +293,7 @@ def diff_loaded(
     Args:
         store: holds `arc_<entity>` (valid archive rows still in question), `db_<entity>`
             (the database's version of those rows) and `dbk_<entity>` (every database
-            row's id, row hash and natural-key hash).
+            row's id and row hash, and on SQLite its natural-key hash).
         entities: the entities the archive carries, parents first.
         unchanged: per entity, archive rows found identical by their hash (skipped).
         natural_key_rows: looks up database rows by natural-key values, when `dbk_` holds

@@ -77,7 +77,8 @@ def _load_archive_keys(reader: ArchiveReader, store: DiffStore) -> LoadedArchive
 def _load_database_keys(
     source: DatabaseSnapshot, store: DiffStore, entities: tuple[Entity, ...]
 ) -> None:
-    """Every database row's id, row hash and natural-key hash (`dbk_<entity>`)."""
+    """Every database row's id and row hash (`dbk_<entity>`); on SQLite its natural-key
+    hash too (PostgreSQL looks those up by value later, for the rows in question)."""
     for entity in {GAMES, *entities}:
         store.load_keys(f"dbk_{entity.name}", database_key_batches(source, entity))
 

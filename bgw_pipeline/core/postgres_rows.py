@@ -1,12 +1,12 @@
 """Reading a PostgreSQL snapshot as encoded archive rows, on two connections at once.
 
 The server builds each row's JSON (row_json_sql.py). Each table is cut into id ranges
-("slices") of a few megabytes of JSON; two worker connections that share the export's
+("slices") of tens of megabytes of JSON; two worker connections that share the export's
 snapshot (`pg_export_snapshot`, as `pg_dump -j` does) take alternate slices, so two
-server processes encode while this process compresses, and memory holds only a few
-slices. A slice is read in physical order and sorted by id in the server's memory:
-random UUIDs make an id-ordered index scan visit the heap at random, which costs twice
-as much.
+server processes encode while this process compresses. A slice is read in physical
+order and sorted by id in the server's memory (random UUIDs make an id-ordered index
+scan visit the heap at random, which costs twice as much), then streamed in blocks of
+a few thousand rows, so memory here holds a few blocks (ordered_reads.py).
 """
 
 from __future__ import annotations

@@ -171,24 +171,16 @@ def test_a_changed_member_is_refused_when_verified_while_hashing(
     assert dump_database(engine) == before
 
 
-def test_two_processes_claim_each_member_once() -> None:
-    """The shared counter hands every member to exactly one of the two first passes."""
+def test_the_shared_counter_hands_each_member_out_once_then_none() -> None:
+    """Whoever claims next (the hashing process or this one) gets the next member, and
+    every member goes to exactly one of them."""
     import multiprocessing
-    import threading
 
     from bgw_pipeline.core.first_pass import _claim
 
     counter = multiprocessing.get_context("spawn").Value("i", 0)
-    names = [f"m{i}" for i in range(500)]
-    taken: list[list[str]] = [[], []]
-
-    def take(into: list[str]) -> None:
-        while (name := _claim(counter, names)) is not None:
-            into.append(name)
-
-    threads = [threading.Thread(target=take, args=(t,)) for t in taken]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(taken[0] + taken[1]) == sorted(names)
+    names = ["price_history", "events", "games"]
+    taken = [_claim(counter, names), _claim(counter, names), _claim(counter, names)]
+    assert taken == names
+    assert _claim(counter, names) is None and _claim(counter, names) is None
+    assert counter.value == len(names)
