@@ -68,7 +68,9 @@ def hash_claimed(
         return rows, (days.earliest, days.latest), reader.digests
 
 
-def _require_verified(reader: ArchiveReader) -> None:
+def require_verified(reader: ArchiveReader) -> None:
+    """Refuse the archive unless every member matches metadata.json; members a pass
+    already read to the end are not read again."""
     report = reader.verify()
     if not report.ok:
         raise ChecksumMismatchError("; ".join(report.problems[:5]) + "; nothing was imported")
@@ -103,14 +105,14 @@ def load_keys_side_by_side(
             theirs, their_days, digests = hashing.result()
         except ArchiveError:
             # A changed member says so first: its checksum, not the symptom it caused.
-            _require_verified(reader)
+            require_verified(reader)
             raise
         except BaseException:
             with counter.get_lock():  # the other process stops after its current member
                 counter.value = len(names)
             raise
         reader.add_digests(digests)
-        _require_verified(reader)  # reads only the members neither pass read
+        require_verified(reader)  # reads only the members neither pass read
         for name in theirs:
             store.con.execute(
                 f"CREATE OR REPLACE TEMP TABLE ak_{name} AS SELECT * FROM read_parquet(?)",

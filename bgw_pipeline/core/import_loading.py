@@ -7,7 +7,7 @@ them, for the DuckDB diff (diff.py).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,15 +18,22 @@ from bgw_pipeline.core.archive_lines import parse_lines
 from bgw_pipeline.core.archive_reader import ArchiveReader
 from bgw_pipeline.core.diff import NaturalKeyRows
 from bgw_pipeline.core.diff_store import DiffStore
-from bgw_pipeline.core.entities import CORE_ENTITIES, GAMES, RAW_ENTITIES, Entity
-from bgw_pipeline.core.errors import ArchiveError
-from bgw_pipeline.core.first_pass import load_keys_side_by_side
-from bgw_pipeline.core.row_keys import database_key_batches, looks_up_natural_keys
+from bgw_pipeline.core.entities import CORE_ENTITIES, EVENTS, GAMES, RAW_ENTITIES, Entity
+from bgw_pipeline.core.errors import ArchiveError, ChecksumMismatchError
+from bgw_pipeline.core.first_pass import load_keys_side_by_side, require_verified
+from bgw_pipeline.core.row_keys import KEY_SCHEMA, database_key_batches, looks_up_natural_keys
 from bgw_pipeline.core.row_validation import iter_validated
 from bgw_pipeline.core.snapshot import DatabaseSnapshot
+from bgw_pipeline.core.sorted_compare import (
+    ComparedEntity,
+    NotComparable,
+    compare_sorted,
+    id_array,
+)
 
 # Below this, starting a second interpreter costs more than the overlap saves.
 SEPARATE_PROCESS_BYTES = 32 * 1024 * 1024
+PARSED_ROWS = 20_000  # kept texts parsed and validated per chunk
 
 
 @dataclass
@@ -42,6 +49,8 @@ class LoadedArchive:
     days: EventDays = field(default_factory=EventDays)
     # The database's rows by natural-key values, when its keys were not hashed up front.
     natural_key_rows: NaturalKeyRows | None = None
+    # Entities whose member was walked beside the database in id order (not hashed).
+    compared: dict[str, ComparedEntity] = field(default_factory=dict)
 
 
 def _archive_entities(reader: ArchiveReader) -> tuple[Entity, ...]:
@@ -50,13 +59,17 @@ def _archive_entities(reader: ArchiveReader) -> tuple[Entity, ...]:
     return CORE_ENTITIES + raw
 
 
-def _check_archive_keys(reader: ArchiveReader, store: DiffStore, entity: Entity, rows: int) -> None:
+def _check_count(reader: ArchiveReader, entity: Entity, rows: int) -> None:
     declared = reader.metadata["contents"].get(entity.count_key)
     if declared is not None and declared != rows:
         raise ArchiveError(
             f"{entity.member} holds {rows} rows but metadata.json "
             f"{entity.count_key} says {declared}; refused"
         )
+
+
+def _check_archive_keys(reader: ArchiveReader, store: DiffStore, entity: Entity, rows: int) -> None:
+    _check_count(reader, entity, rows)
     duplicate = store.con.execute(
         f"SELECT id FROM ak_{entity.name} WHERE id IS NOT NULL "
         "GROUP BY id HAVING count(*) > 1 ORDER BY id LIMIT 1"
@@ -65,21 +78,13 @@ def _check_archive_keys(reader: ArchiveReader, store: DiffStore, entity: Entity,
         raise ArchiveError(f"{entity.member}: id {duplicate[0][0]} occurs more than once")
 
 
-def _load_archive_keys(reader: ArchiveReader, store: DiffStore) -> LoadedArchive:
-    """Every archive row's id and hash (`ak_<entity>`), with counts and ids checked."""
-    entities = _archive_entities(reader)
-    days = EventDays()
-    for entity in entities:
-        _check_archive_keys(reader, store, entity, load_archive_keys(store, reader, entity, days))
-    return LoadedArchive(entities, list(reader.version_warnings), days=days)
-
-
 def _load_database_keys(
-    source: DatabaseSnapshot, store: DiffStore, entities: tuple[Entity, ...]
+    source: DatabaseSnapshot, store: DiffStore, entities: Sequence[Entity], games: bool
 ) -> None:
-    """Every database row's id and row hash (`dbk_<entity>`); on SQLite its natural-key
-    hash too (PostgreSQL looks those up by value later, for the rows in question)."""
-    for entity in {GAMES, *entities}:
+    """Every database row's id and row hash (`dbk_<entity>`), of the games too when
+    `games`; on SQLite its natural-key hash too (PostgreSQL looks those up by value later,
+    for the rows in question)."""
+    for entity in {GAMES, *entities} if games else set(entities):
         store.load_keys(f"dbk_{entity.name}", database_key_batches(source, entity))
 
 
@@ -89,27 +94,112 @@ def verifies_while_hashing(reader: ArchiveReader) -> bool:
     return reader.path is not None and reader.unpacked_bytes() >= SEPARATE_PROCESS_BYTES
 
 
-def _load_keys(reader: ArchiveReader, store: DiffStore, source: DatabaseSnapshot) -> LoadedArchive:
-    """Both sides' keys. A big archive is hashed (and verified) by a second process while
-    this one reads the database's keys, then by both (first_pass.py); a small one, here
-    after them."""
-    entities = _archive_entities(reader)
-    if not verifies_while_hashing(reader):
-        _load_database_keys(source, store, entities)
-        return _load_archive_keys(reader, store)
-    rows, days = load_keys_side_by_side(
-        reader, store, entities, lambda: _load_database_keys(source, store, entities)
-    )
+def _compare_in_order(
+    reader: ArchiveReader, source: DatabaseSnapshot, entities: Sequence[Entity], days: EventDays
+) -> dict[str, ComparedEntity]:
+    """PostgreSQL: each member that it can, walked beside the database's own encoding of
+    its rows (sorted_compare.py), the workers reading ahead across tables."""
+    if source.dialect_name != "postgresql":
+        return {}
+    compared: dict[str, ComparedEntity] = {}
+    source.prefetch(entities)
+    try:
+        for entity in entities:
+            seen = EventDays()
+            try:
+                compared[entity.name] = compare_sorted(
+                    reader, entity, source.encoded_chunks(entity), seen, entity is GAMES
+                )
+            except NotComparable:
+                continue
+            if entity is EVENTS:
+                days.earliest, days.latest = seen.earliest, seen.latest
+    finally:
+        source.stop_prefetch()
     for entity in entities:
+        if entity.name in compared:
+            _check_count(reader, entity, compared[entity.name].rows)
+    return compared
+
+
+def _compared_keys(store: DiffStore, name: str, found: ComparedEntity) -> None:
+    """`dbk_<entity>` of a compared entity: the ids of the database rows in question (of
+    every database row for the games, which other rows reference)."""
+    ids = found.database_ids if name == GAMES.name else [id_array(found.existing_ids)]
+    empty = pa.nulls
+    store.load_keys(
+        f"dbk_{name}",
+        (
+            pa.RecordBatch.from_arrays(
+                [a, empty(len(a), pa.string()), empty(len(a), pa.string())], schema=KEY_SCHEMA
+            )
+            for a in ids
+        ),
+    )
+
+
+def _hash_rest(
+    reader: ArchiveReader,
+    store: DiffStore,
+    source: DatabaseSnapshot,
+    rest: tuple[Entity, ...],
+    days: EventDays,
+    games: bool,
+) -> EventDays:
+    """Keys of the entities not compared in order, by hashing both sides: a big rest by a
+    second process beside this one (first_pass.py), a small one here. Returns the days."""
+    verifying = reader.collect_digests
+    if verifying and sum(reader.unpacked_bytes_of(e.name) for e in rest) >= SEPARATE_PROCESS_BYTES:
+        rows, hashed_days = load_keys_side_by_side(
+            reader, store, rest, lambda: _load_database_keys(source, store, rest, games)
+        )
+        days = hashed_days if EVENTS in rest else days
+    else:  # little to hash: a second interpreter would cost more than it saves
+        _load_database_keys(source, store, rest, games)
+        rows = {e.name: load_archive_keys(store, reader, e, days) for e in rest}
+        if verifying:
+            require_verified(reader)
+    for entity in rest:
         _check_archive_keys(reader, store, entity, rows[entity.name])
-    return LoadedArchive(entities, list(reader.version_warnings), days=days)
+    return days
+
+
+def _load_keys(reader: ArchiveReader, store: DiffStore, source: DatabaseSnapshot) -> LoadedArchive:
+    """Both sides' keys. Members that can be are compared in id order with the database;
+    the rest are hashed. A big archive is verified on the same reads (first_pass.py)."""
+    entities = _archive_entities(reader)
+    verifying = verifies_while_hashing(reader)
+    reader.collect_digests = verifying
+    days = EventDays()
+    try:
+        compared = _compare_in_order(reader, source, entities, days)
+        for name, found in compared.items():
+            _compared_keys(store, name, found)
+        rest = tuple(e for e in entities if e.name not in compared)
+        days = _hash_rest(reader, store, source, rest, days, GAMES.name not in compared)
+    except ChecksumMismatchError:
+        raise
+    except ArchiveError:
+        if verifying:  # a changed member says so first: its checksum, not the symptom
+            require_verified(reader)
+        raise
+    return LoadedArchive(entities, list(reader.version_warnings), days=days, compared=compared)
 
 
 def _rows_in_question(
-    reader: ArchiveReader, entity: Entity, wanted: set[str] | None, all_canonical: bool
+    reader: ArchiveReader,
+    entity: Entity,
+    wanted: set[str] | None,
+    all_canonical: bool,
+    kept: list[bytes] | None,
 ) -> Iterator[list[Any]]:
-    """The archive rows to parse: all of them, or those `wanted` and those without an id
-    in the export's form."""
+    """The archive rows to parse: the texts `kept` by the first pass, all rows, or those
+    `wanted` and those without an id in the export's form."""
+    if kept is not None:
+        return (
+            parse_lines(entity.member, kept[start : start + PARSED_ROWS])
+            for start in range(0, len(kept), PARSED_ROWS)
+        )
     if wanted is None:
         return reader.iter_rows(entity)
     texts = texts_in_question(reader, entity, wanted, all_canonical)
@@ -128,12 +218,36 @@ def _valid_batches(
 ) -> Iterator[pa.RecordBatch]:
     """The archive's valid rows still in question as batches; errors and warnings kept."""
     all_canonical = not loaded.unknown_ids.get(entity.name)
-    rows = _rows_in_question(reader, entity, wanted, all_canonical)
+    found = loaded.compared.get(entity.name)
+    kept = found.texts if found is not None else None
+    rows = _rows_in_question(reader, entity, wanted, all_canonical, kept)
     for chunk in iter_validated(entity, rows):
         rejected.extend(e.message for e in chunk.errors)
         loaded.warnings.extend(chunk.warnings)
         unknown.update(chunk.unknown_columns)
         yield chunk.batch
+
+
+def _open_rows(store: DiffStore, name: str, found: ComparedEntity | None) -> tuple[int, int, int]:
+    """(archive rows, rows without an id in the export's form, rows in question) and the
+    table `open_<entity>` of the ids in question: from the comparison in id order, or
+    from the two sides' hashes."""
+    if found is not None:
+        store.con.register("_open", pa.table({"id": id_array(found.open_ids)}))
+        store.con.execute(f"CREATE OR REPLACE TEMP TABLE open_{name} AS SELECT id FROM _open")
+        store.con.unregister("_open")
+        return found.rows, 0, found.open_rows
+    store.con.execute(
+        f"CREATE OR REPLACE TEMP TABLE open_{name} AS SELECT a.id FROM ak_{name} a "
+        f"LEFT JOIN dbk_{name} d ON d.id = a.id AND d.h = a.h "
+        "WHERE a.id IS NOT NULL AND (a.h IS NULL OR d.id IS NULL)"
+    )
+    ((total, unknown_ids, open_rows),) = store.con.execute(
+        f"SELECT (SELECT count(*) FROM ak_{name}), "
+        f"(SELECT count(*) FROM ak_{name} WHERE id IS NULL), "
+        f"(SELECT count(*) FROM open_{name})"
+    ).fetchall()
+    return int(total), int(unknown_ids), int(open_rows)
 
 
 def load_rows_in_question(
@@ -149,16 +263,7 @@ def load_rows_in_question(
         loaded.natural_key_rows = source.rows_by_natural_keys
     for entity in loaded.entities:
         name = entity.name
-        store.con.execute(
-            f"CREATE OR REPLACE TABLE open_{name} AS SELECT a.id FROM ak_{name} a "
-            f"LEFT JOIN dbk_{name} d ON d.id = a.id AND d.h = a.h "
-            "WHERE a.id IS NOT NULL AND (a.h IS NULL OR d.id IS NULL)"
-        )
-        ((total, unknown_ids, open_rows),) = store.con.execute(
-            f"SELECT (SELECT count(*) FROM ak_{name}), "
-            f"(SELECT count(*) FROM ak_{name} WHERE id IS NULL), "
-            f"(SELECT count(*) FROM open_{name})"
-        ).fetchall()
+        total, unknown_ids, open_rows = _open_rows(store, name, loaded.compared.get(name))
         loaded.unchanged[name] = total - unknown_ids - open_rows
         loaded.unknown_ids[name] = unknown_ids
         wanted = None

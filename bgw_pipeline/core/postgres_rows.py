@@ -211,10 +211,16 @@ class PostgresRowReader:
         if self._ahead is not None:
             reads, owners = self._ahead
             if reads.remaining and owners[len(owners) - reads.remaining] == entity.name:
-                while reads.remaining and owners[len(owners) - reads.remaining] == entity.name:
-                    for chunk in reads.next_job():
-                        if chunk.rows:
-                            yield chunk
+                finished = False
+                try:
+                    while reads.remaining and owners[len(owners) - reads.remaining] == entity.name:
+                        for chunk in reads.next_job():
+                            if chunk.rows:
+                                yield chunk
+                    finished = True
+                finally:
+                    if not finished:  # the rest of a job left queued would be read as the next
+                        self.close_reads()
                 return
             self.close_reads()  # asked for something else: the plan no longer holds
         reads = self._reads(self._slices(entity, rows, self._table_bytes([entity])[0]))
@@ -224,12 +230,27 @@ class PostgresRowReader:
                     yield chunk
         finally:
             reads.close()
+            self._drop_aborted()
 
     def close_reads(self) -> None:
         """Stop reading ahead."""
         if self._ahead is not None:
             self._ahead[0].close()
             self._ahead = None
+            self._drop_aborted()
+
+    def _drop_aborted(self) -> None:
+        """A read stopped in mid-query leaves its connection's transaction aborted: such a
+        connection is closed, and the next one opened imports the snapshot afresh."""
+        idle = psycopg.pq.TransactionStatus.INTRANS
+        kept = []
+        for raw in self._connections:
+            if raw.driver_connection.info.transaction_status == idle:
+                kept.append(raw)
+            else:
+                with contextlib.suppress(Exception):
+                    raw.invalidate()
+        self._connections = kept
 
     def map_unordered(self, jobs: Sequence[Callable[[Any], T]]) -> Iterator[T]:
         """Run each job with a worker connection, the workers in parallel; results as they

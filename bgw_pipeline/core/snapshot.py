@@ -133,6 +133,11 @@ class DatabaseSnapshot:
         if self._row_reader is not None:
             self._row_reader.prefetch([(e, self.count(e)) for e in entities])
 
+    def stop_prefetch(self) -> None:
+        """Stop reading ahead; the worker connections are free for other queries."""
+        if self._row_reader is not None:
+            self._row_reader.close_reads()
+
     def encoded_chunks(self, entity: Entity) -> Iterator[EncodedChunk]:
         """The entity's archive rows, encoded by PostgreSQL itself or by the reference encoder."""
         if self._row_reader is not None:
