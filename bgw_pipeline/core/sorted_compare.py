@@ -74,8 +74,9 @@ class ComparedEntity:
 class _Stream:
     """A byte stream with a read position, refilled from `more` (None: no more)."""
 
-    def __init__(self, more: Callable[[], bytes | None]) -> None:
+    def __init__(self, more: Callable[[], bytes | None], separator: bytes = b"") -> None:
         self._more = more
+        self._separator = separator  # after every block
         self.data = b""
         self.pos = 0
         self.done = False
@@ -90,7 +91,9 @@ class _Stream:
         parts, have = [self.data[self.pos :]], self.ahead()
         while have < wanted and (block := self._more()) is not None:
             parts.append(block)
-            have += len(block)
+            have += len(block) + len(self._separator)
+            if self._separator:
+                parts.append(self._separator)
         self.done = have < wanted
         self.data, self.pos = b"".join(parts), 0
 
@@ -127,8 +130,8 @@ def _archive_blocks(reader: ArchiveReader, entity: Entity) -> Iterator[bytes]:
 
 
 class _DatabaseBlocks:
-    """The database's encoded rows as one stream of blocks, every row followed by `,\\n`;
-    counts the rows read, and keeps every id when asked (the games: references)."""
+    """The database's encoded rows, a block at a time (rows joined by `,\\n`); counts
+    the rows read, and keeps every id when asked (the games: references)."""
 
     def __init__(self, chunks: Iterable[EncodedChunk], ids: list[pa.Array] | None) -> None:
         self._chunks = iter(chunks)
@@ -143,7 +146,7 @@ class _DatabaseBlocks:
         if self._ids is not None:
             ids = [line[7:43] for line in chunk.data.split(_SEPARATOR)]
             self._ids.append(pa.array(ids, pa.binary()).cast(pa.string()))
-        return chunk.data + _SEPARATOR
+        return chunk.data
 
 
 def _reader(blocks: Iterator[bytes]) -> Callable[[], bytes | None]:
@@ -255,7 +258,7 @@ def compare_sorted(
     found = ComparedEntity()
     archive = _Stream(_reader(_archive_blocks(reader, entity)))
     blocks = _DatabaseBlocks(database, found.database_ids if all_database_ids else None)
-    rows = _Stream(blocks)
+    rows = _Stream(blocks, _SEPARATOR)  # every row followed by `,\\n`, as the archive's
     walk = _Walk(archive, rows, found, days if entity is EVENTS else None)
     _walk(walk)
     unread = rows.data.count(b"\n", rows.pos)
