@@ -21,6 +21,7 @@ from bgw_pipeline.core.diff_store import DiffStore
 from bgw_pipeline.core.entities import CORE_ENTITIES, EVENTS, GAMES, RAW_ENTITIES, Entity
 from bgw_pipeline.core.errors import ArchiveError, ChecksumMismatchError
 from bgw_pipeline.core.first_pass import load_keys_side_by_side, require_verified
+from bgw_pipeline.core.row_files_compare import compare_row_files
 from bgw_pipeline.core.row_keys import KEY_SCHEMA, database_key_batches, looks_up_natural_keys
 from bgw_pipeline.core.row_validation import iter_validated
 from bgw_pipeline.core.snapshot import DatabaseSnapshot
@@ -98,7 +99,8 @@ def _compare_in_order(
     reader: ArchiveReader, source: DatabaseSnapshot, entities: Sequence[Entity], days: EventDays
 ) -> dict[str, ComparedEntity]:
     """PostgreSQL: each member that it can, walked beside the database's own encoding of
-    its rows (sorted_compare.py), the workers reading ahead across tables."""
+    its rows (sorted_compare.py, row_files_compare.py), the workers reading ahead across
+    tables."""
     if source.dialect_name != "postgresql":
         return {}
     compared: dict[str, ComparedEntity] = {}
@@ -106,10 +108,14 @@ def _compare_in_order(
     try:
         for entity in entities:
             seen = EventDays()
+            rows = source.encoded_chunks(entity)
             try:
-                compared[entity.name] = compare_sorted(
-                    reader, entity, source.encoded_chunks(entity), seen, entity is GAMES
-                )
+                if entity.one_file_per_row:
+                    compared[entity.name] = compare_row_files(reader, entity, rows)
+                else:
+                    compared[entity.name] = compare_sorted(
+                        reader, entity, rows, seen, entity is GAMES
+                    )
             except NotComparable:
                 continue
             if entity is EVENTS:

@@ -35,7 +35,7 @@ READ_BYTES = 1 << 20
 # Bytes compared at once: from a few rows after a difference, doubling while equal.
 FIRST_STEP_BYTES, LAST_STEP_BYTES = 4 << 10, 1 << 20
 _SEPARATOR = b",\n"
-_ROW_ID = re.compile(rb'\{"id":"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"')
+ROW_ID = re.compile(rb'\{"id":"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"')
 _EVENT_DAY = re.compile(rb'"created_at":"([0-9]{4}-[0-9]{2}-[0-9]{2})T')
 
 
@@ -193,7 +193,7 @@ class _Walk:
         """Settle the row at the archive's position against the database's."""
         a, d = self.archive, self.database
         end = a.row_end()
-        if not _ROW_ID.match(a.data, a.pos) or a.data.find(b"\n", a.pos, end) >= 0:
+        if not ROW_ID.match(a.data, a.pos) or a.data.find(b"\n", a.pos, end) >= 0:
             raise NotComparable("a row not in the export's form")
         row_id, text = a.data[a.pos + 7 : a.pos + 43], a.data[a.pos : end]
         exists = same = False

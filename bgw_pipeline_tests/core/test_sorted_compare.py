@@ -20,9 +20,17 @@ from bgw_pipeline.core.archive_keys import EventDays
 from bgw_pipeline.core.archive_reader import ArchiveLimits, open_archive
 from bgw_pipeline.core.database import create_engine
 from bgw_pipeline.core.demo_data import fill_demo_database
-from bgw_pipeline.core.entities import CORE_ENTITIES, ENTITIES_BY_NAME, EVENTS, GAMES, Entity
+from bgw_pipeline.core.entities import (
+    CORE_ENTITIES,
+    ENTITIES_BY_NAME,
+    EVENTS,
+    GAMES,
+    LISTINGS,
+    Entity,
+)
 from bgw_pipeline.core.export import export_database
 from bgw_pipeline.core.importer import ImportFolders, ImportOptions, run_import
+from bgw_pipeline.core.row_files_compare import compare_row_files
 from bgw_pipeline.core.row_keys import database_key_batches
 from bgw_pipeline.core.snapshot import open_snapshot
 from bgw_pipeline.core.sorted_compare import NotComparable, compare_sorted
@@ -35,7 +43,7 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A small SQLite database and its export (the database is copied per test)."""
     folder = tmp_path_factory.mktemp("sorted")
     engine = create_engine(f"sqlite:///{folder / 'bgw.db'}")
-    fill_demo_database(engine, scale=0.02, seed=11)
+    fill_demo_database(engine, scale=0.12, seed=11)  # six listings
     archive = export_database(engine, folder / "out", include_raw_data=True).path
     engine.dispose()
     return folder / "bgw.db", archive
@@ -287,3 +295,76 @@ def test_reads_stopped_in_mid_query_leave_the_workers_usable(
         assert keys == snapshot.count(EVENTS)
     engine.dispose()
     assert got == expected
+
+
+def _listing_rows(archive: Path) -> dict[bytes, bytes]:
+    with zipfile.ZipFile(archive) as zf:
+        names = [n for n in zf.namelist() if n.startswith(LISTINGS.member)]
+        return {zf.read(n)[7:43]: zf.read(n).strip() for n in names}
+
+
+def _walk_files(engine: sa.Engine, archive: Path):
+    with open_archive(archive, ArchiveLimits.unlimited()) as reader, open_snapshot(engine) as db:
+        database = {}
+        for chunk in db.encoded_chunks(LISTINGS):
+            database.update(_lines(chunk.data))
+        found = compare_row_files(reader, LISTINGS, db.encoded_chunks(LISTINGS))
+    return found, database
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_row_files_are_walked_like_an_oracle_finds(
+    exported: tuple[Path, Path], tmp_path: Path, seed: int
+) -> None:
+    engine = _database(exported, tmp_path)
+    rng = random.Random(seed)
+    with engine.begin() as conn:
+        ids = [r[0] for r in conn.exec_driver_sql("SELECT id FROM listings").fetchall()]
+        touched = rng.sample(ids, 4)
+        conn.exec_driver_sql("UPDATE listings SET page = coalesce(page, 0) + 1 WHERE id = ?",
+                             (touched[0],))  # fmt: skip
+        conn.exec_driver_sql("DELETE FROM listings WHERE id IN (?, ?)", tuple(touched[1:3]))
+        _copy_row(conn, "listings", touched[3], f"{rng.getrandbits(32):08x}-0000-4000-8000-"
+                  f"{rng.getrandbits(48):012x}", None)  # fmt: skip
+    archive = _listing_rows(exported[1])
+    found, database = _walk_files(engine, exported[1])
+    expected = {i for i, text in archive.items() if database.get(i) != text}
+    assert len(expected) == 3
+    assert set(found.open_ids) == expected and found.rows == len(archive)
+    assert set(found.existing_ids) == expected & set(database)
+    assert sorted(found.texts or []) == sorted(archive[i] for i in expected)
+    engine.dispose()
+
+
+def _swapped_row_files(archive: Path, out: Path) -> Path:
+    """The first two listings' contents swapped: names in order, ids not."""
+    with zipfile.ZipFile(archive) as zin:
+        names = sorted(n for n in zin.namelist() if n.startswith(LISTINGS.member))
+        swap = {names[0]: zin.read(names[1]), names[1]: zin.read(names[0])}
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+            for info in zin.infolist():
+                zout.writestr(info.filename, swap.get(info.filename, zin.read(info)))
+    return out
+
+
+def _pretty_row_file(archive: Path, out: Path) -> Path:
+    with zipfile.ZipFile(archive) as zf:
+        first = sorted(n for n in zf.namelist() if n.startswith(LISTINGS.member))[0]
+    return _rewritten(archive, out, first, lambda d: d.replace(b":", b": "))
+
+
+@pytest.mark.parametrize(
+    "change", [_pretty_row_file, _swapped_row_files], ids=["pretty", "swapped"]
+)
+def test_a_row_file_not_in_the_exports_form_is_left_to_the_hashes(
+    exported: tuple[Path, Path], tmp_path: Path, change
+) -> None:
+    archive = change(exported[1], tmp_path / "changed.zip")
+    engine = _database(exported, tmp_path)
+    with (
+        pytest.raises(NotComparable),
+        open_archive(archive, ArchiveLimits.unlimited()) as reader,
+        open_snapshot(engine) as db,
+    ):
+        compare_row_files(reader, LISTINGS, db.encoded_chunks(LISTINGS))
+    engine.dispose()
