@@ -143,8 +143,17 @@ def _database_natural_keys(
             "WHERE nk IS NOT NULL"
         )
         return
-    store.con.execute(f"CREATE OR REPLACE TABLE dbnk_{name} (id VARCHAR, nk VARCHAR)")
-    wanted = store.con.sql(f"SELECT DISTINCT {', '.join(keys)} FROM arcm_{name}").to_arrow_table()
+    # A key that a row of `db_` holds is held by that row alone (keys are unique in the
+    # database), and its hash is loaded already: only the other keys are looked up.
+    columns = ", ".join(keys)
+    same_key = " AND ".join(f"a.{k} = d.{k}" for k in keys)
+    store.con.execute(
+        f"CREATE OR REPLACE TABLE dbnk_{name} AS SELECT d.id, d.nk FROM db_{name} d "
+        f"WHERE EXISTS (SELECT 1 FROM arcm_{name} a WHERE {same_key})"
+    )
+    wanted = store.con.sql(
+        f"SELECT DISTINCT {columns} FROM arcm_{name} EXCEPT SELECT {columns} FROM db_{name}"
+    ).to_arrow_table()
     if not wanted.num_rows:
         return
     for batch in natural_key_rows(entity, keys, wanted):

@@ -306,3 +306,22 @@ def test_an_update_onto_another_rows_natural_key_is_an_error(
     assert report.summary["price_history"] == {"new": 0, "updated": 0, "skipped": 0, "errors": 1}
     assert any(second["id"] in e for e in report.errors), report.errors
     assert any(price["id"] in e for e in report.errors), report.errors
+
+
+def test_a_key_given_up_by_a_changed_row_is_still_taken_in_the_database(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    """A game renamed in the archive still holds its old natural key in the database
+    until the import writes it; a new game of the archive with that old key is a
+    duplicate of it, as it would be of any other database row (the key's holder is a
+    row in question here, so it is found among those rows, not by a lookup)."""
+    first = make_game(title="Каркассон")
+    insert(engine, "games", [first])
+    renamed = first | {"title": "Каркассон 2", "normalized_title": "каркассон 2"}
+    newcomer = make_game(title="Каркассон")  # the old key, another id
+    path = build_archive(
+        tmp_path / "given_up.zip", games=[_as_archive_row(g) for g in (renamed, newcomer)]
+    )
+    report = _import(engine, path, tmp_path)
+    assert report.summary["games"] == {"new": 0, "updated": 1, "skipped": 1, "errors": 0}
+    assert "Game with duplicate title skipped: 'Каркассон'" in report.warnings
