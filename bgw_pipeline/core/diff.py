@@ -9,23 +9,25 @@ merge from another BGW instance keeps their price history.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
 
-from bgw_pipeline.core.arrow_tables import arrow_schema
 from bgw_pipeline.core.diff_store import DiffStore, compare_columns
 from bgw_pipeline.core.entities import Entity
-from bgw_pipeline.core.row_keys import NATURAL_KEYS, natural_key_hashes
+from bgw_pipeline.core.natural_keys import (
+    NaturalKeyRows,
+    database_natural_keys,
+    rehash_moved_keys,
+)
+from bgw_pipeline.core.row_keys import NATURAL_KEYS
 
 REFERENCES_GAMES = frozenset({"events", "price_history"})
 LABEL_COLUMNS = {"games": "title", "rules": "name", "events": "title"}
 CHANGE_SAMPLE_ROWS = 20
 WRITE_STATUSES = ("new", "updated")
-# (entity, key column names, wanted key values) -> the database rows holding those values
-NaturalKeyRows = Callable[[Entity, Sequence[str], pa.Table], Iterator[pa.RecordBatch]]
 
 
 @dataclass
@@ -98,69 +100,11 @@ def _remapped_source(store: DiffStore, entity: Entity) -> None:
             f"FROM arc_{entity.name} a LEFT JOIN game_targets m ON m.id = a.game_id"
         )
         if NATURAL_KEYS.get(entity.name):
-            _rehash_moved_keys(store, entity)
+            rehash_moved_keys(store, entity)
     else:
         store.con.execute(
             f"CREATE OR REPLACE TABLE arcm_{entity.name} AS SELECT * FROM arc_{entity.name}"
         )
-
-
-def _rehash_moved_keys(store: DiffStore, entity: Entity) -> None:
-    """Natural-key hashes of rows whose game id was just pointed at the kept game."""
-    keys = NATURAL_KEYS[entity.name]
-    moved = (
-        store.con.sql(
-            f"SELECT m.id, {', '.join(f'm.{k}' for k in keys)} FROM arcm_{entity.name} m "
-            f"JOIN arc_{entity.name} a USING (id) WHERE m.game_id IS DISTINCT FROM a.game_id"
-        )
-        .to_arrow_table()
-        .combine_chunks()
-    )
-    if not moved.num_rows:
-        return
-    schema = arrow_schema(entity)
-    batch = pa.RecordBatch.from_arrays(
-        [moved.column(k).chunk(0).cast(schema.field(k).type) for k in keys], names=list(keys)
-    )
-    fixed = pa.table({"id": moved.column("id").chunk(0), "nk": natural_key_hashes(entity, batch)})
-    store.con.register("_moved", fixed)
-    table = f"arcm_{entity.name}"
-    store.con.execute(f"UPDATE {table} SET nk = _moved.nk FROM _moved WHERE {table}.id = _moved.id")
-    store.con.unregister("_moved")
-
-
-def _database_natural_keys(
-    store: DiffStore, entity: Entity, natural_key_rows: NaturalKeyRows | None
-) -> None:
-    """`dbnk_<entity>` (id, nk): the database rows whose natural key a row in question
-    could collide with. Either every row's hash, loaded with the keys, or, when those were
-    not hashed up front, the rows holding one of the natural keys of `arcm_` (after game
-    remapping), looked up by value."""
-    name, keys = entity.name, NATURAL_KEYS[entity.name]
-    if natural_key_rows is None:
-        store.con.execute(
-            f"CREATE OR REPLACE TABLE dbnk_{name} AS SELECT id, nk FROM dbk_{name} "
-            "WHERE nk IS NOT NULL"
-        )
-        return
-    # A key that a row of `db_` holds is held by that row alone (keys are unique in the
-    # database), and its hash is loaded already: only the other keys are looked up.
-    columns = ", ".join(keys)
-    same_key = " AND ".join(f"a.{k} = d.{k}" for k in keys)
-    store.con.execute(
-        f"CREATE OR REPLACE TABLE dbnk_{name} AS SELECT d.id, d.nk FROM db_{name} d "
-        f"WHERE EXISTS (SELECT 1 FROM arcm_{name} a WHERE {same_key})"
-    )
-    wanted = store.con.sql(
-        f"SELECT DISTINCT {columns} FROM arcm_{name} EXCEPT SELECT {columns} FROM db_{name}"
-    ).to_arrow_table()
-    if not wanted.num_rows:
-        return
-    for batch in natural_key_rows(entity, keys, wanted):
-        found = pa.table({"id": batch.column("id"), "nk": natural_key_hashes(entity, batch)})
-        store.con.register("_found", found)
-        store.con.execute(f"INSERT INTO dbnk_{name} SELECT id, nk FROM _found")
-        store.con.unregister("_found")
 
 
 def _classify(store: DiffStore, entity: Entity) -> None:
@@ -316,7 +260,7 @@ def diff_loaded(
     for entity in entities:
         _remapped_source(store, entity)
         if NATURAL_KEYS.get(entity.name):
-            _database_natural_keys(store, entity, natural_key_rows)
+            database_natural_keys(store, entity, natural_key_rows)
         _classify(store, entity)
         result = results[entity.name] = EntityDiff(entity.name)
         result.skipped += unchanged.get(entity.name, 0)

@@ -16,11 +16,11 @@ import pyarrow as pa
 from bgw_pipeline.core.archive_keys import EventDays, load_archive_keys, texts_in_question
 from bgw_pipeline.core.archive_lines import parse_lines
 from bgw_pipeline.core.archive_reader import ArchiveReader
-from bgw_pipeline.core.diff import NaturalKeyRows
 from bgw_pipeline.core.diff_store import DiffStore
 from bgw_pipeline.core.entities import CORE_ENTITIES, EVENTS, GAMES, RAW_ENTITIES, Entity
 from bgw_pipeline.core.errors import ArchiveError, ChecksumMismatchError
 from bgw_pipeline.core.first_pass import load_keys_side_by_side, require_verified
+from bgw_pipeline.core.natural_keys import NaturalKeyRows
 from bgw_pipeline.core.row_files_compare import compare_row_files
 from bgw_pipeline.core.row_keys import KEY_SCHEMA, database_key_batches, looks_up_natural_keys
 from bgw_pipeline.core.row_validation import iter_validated
