@@ -38,7 +38,13 @@ class EventDays:
     def see_block(self, texts: list[bytes]) -> None:
         """Take the days of a block of event rows. `"created_at":"` cannot occur inside a
         JSON string (its quotes would be escaped), so each match is a row's own key."""
-        days = _EVENT_DAY.findall(b"\n".join(texts))
+        self._see(_EVENT_DAY.findall(b"\n".join(texts)))
+
+    def see_region(self, data: bytes, start: int, end: int) -> None:
+        """Take the days of the event rows in `data[start:end]`, without copying them."""
+        self._see(_EVENT_DAY.findall(data, start, end))
+
+    def _see(self, days: list[bytes]) -> None:
         if days:
             first, last = min(days).decode(), max(days).decode()
             if self.earliest is None or first < self.earliest:

@@ -88,7 +88,8 @@ class _Stream:
         """Have at least `wanted` bytes after the position, unless the stream ends first."""
         if self.done or self.ahead() >= wanted:
             return
-        parts, have = [self.data[self.pos :]], self.ahead()
+        parts: list[bytes | memoryview] = [memoryview(self.data)[self.pos :]]
+        have = self.ahead()
         while have < wanted and (block := self._more()) is not None:
             parts.append(block)
             have += len(block) + len(self._separator)
@@ -119,10 +120,13 @@ def _archive_blocks(reader: ArchiveReader, entity: Entity) -> Iterator[bytes]:
     if first != header:
         raise NotComparable("not the export's header line")
     while block := stream.read(READ_BYTES):
-        if len(pending) > 16:  # the last bytes may be the member's ending: held back
-            yield pending[:-16]
-            pending = pending[-16:]
-        pending += block
+        # The member's ending is in its last bytes: the last block read is held back.
+        if len(block) >= 16:
+            if pending:
+                yield pending
+            pending = block
+        else:
+            pending += block
     ending = pending.rstrip()
     if not ending.endswith(b"\n]}"):
         raise NotComparable("not the export's ending")
@@ -172,7 +176,7 @@ class _Walk:
             raise NotComparable("ids not ascending")
         self.last_id = a.data[last_start + 7 : last_start + 43]
         if self.days is not None:
-            self.days.see_block([a.data[a.pos : end]])
+            self.days.see_region(a.data, a.pos, end)
         a.pos = end
 
     def equal_rows(self, length: int) -> bool:
@@ -225,7 +229,8 @@ def _walk(walk: _Walk) -> None:
             return
         n = min(a.ahead(), d.ahead(), step)
         same = 0
-        if n and a.data[a.pos : a.pos + n] == d.data[d.pos : d.pos + n]:
+        # startswith compares in place; slicing both sides would copy every byte twice.
+        if n and a.data.startswith(memoryview(d.data)[d.pos : d.pos + n], a.pos):
             same = n
         elif n:
             left = np.frombuffer(a.data, np.uint8, n, a.pos)

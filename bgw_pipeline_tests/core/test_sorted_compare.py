@@ -109,17 +109,22 @@ def _change(engine: sa.Engine, seed: int) -> None:
                 _copy_row(conn, table, rng.choice(ids), new_id, unique)
 
 
-@pytest.mark.parametrize("steps", [(4096, 1 << 20), (64, 256)], ids=["default", "tiny-steps"])
+@pytest.mark.parametrize(
+    "steps",
+    [(4096, 1 << 20, 1 << 20), (64, 256, 100), (64, 256, 7)],
+    ids=["default", "tiny-steps", "tiny-reads"],
+)
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_the_walk_finds_exactly_the_rows_an_oracle_finds(
     exported: tuple[Path, Path],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     seed: int,
-    steps: tuple[int, int],
+    steps: tuple[int, int, int],
 ) -> None:
     monkeypatch.setattr(sorted_compare, "FIRST_STEP_BYTES", steps[0])
     monkeypatch.setattr(sorted_compare, "LAST_STEP_BYTES", steps[1])
+    monkeypatch.setattr(sorted_compare, "READ_BYTES", steps[2])
     engine = _database(exported, tmp_path)
     _change(engine, seed)
     for entity in CORE_ENTITIES:
