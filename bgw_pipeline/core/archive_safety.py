@@ -49,6 +49,8 @@ def check_member_name(info: zipfile.ZipInfo) -> None:
     """Refuse absolute paths, `..`, backslashes, links, odd directories and unknown members."""
     name = info.filename
     shown = repr(name)[:120]
+    if not name:  # zipfile's own is_dir() fails on it
+        raise ArchiveError("a member has an empty name")
     if "\\" in name or "\x00" in name or ":" in name:
         raise ArchiveError(f"member {shown}: backslashes, drive letters and NUL are not allowed")
     if name.startswith("/") or name.startswith("~"):

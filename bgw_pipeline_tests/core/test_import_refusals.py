@@ -29,6 +29,13 @@ def _dotdot(path: Path) -> Path:
     return path
 
 
+def _empty_name(path: Path) -> Path:
+    seed_archive(path)
+    with zipfile.ZipFile(path, "a") as zf:
+        zf.writestr(zipfile.ZipInfo(""), "{}")
+    return path
+
+
 def _missing_member(path: Path) -> Path:
     good = seed_archive(path.with_name("good.zip"))
     with zipfile.ZipFile(good) as zin, zipfile.ZipFile(path, "w") as zout:
@@ -53,6 +60,7 @@ CASES: dict[str, tuple[Callable[[Path], Path], str]] = {
     "not a zip": (_not_zip, "not a ZIP"),
     "path traversal": (_dotdot, r"'\.\.'"),
     "missing member": (_missing_member, "rules.json"),
+    "empty member name": (_empty_name, "empty name"),
     "malformed json": (
         lambda p: build_archive(p, replace_members={"games.json": b'{"games": [{'}),
         "games.json",
