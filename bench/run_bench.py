@@ -276,7 +276,8 @@ def write_report(rows: list[dict[str, object]], out: Path) -> None:
         "each command, from GNU time when it is installed). Export and import include raw "
         "data; each dry run and apply follows a change to 1% of the price rows, spread over "
         "the id range. S, M and L are `bgw demo-db --scale 1, 10, 100`. An import of a big "
-        "archive hashes it in a second process too; the figure is the larger of the two, "
+        "archive that is not compared in id order (SQLite) hashes it in a second process "
+        "too; the figure is the larger of the two, "
         "not their sum.",
         "",
         *table_lines(rows),

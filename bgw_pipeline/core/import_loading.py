@@ -1,8 +1,10 @@
-"""Loading an import's work database: both sides' row keys, then the rows in question.
+"""Loading an import's work database: which rows are in question, then those rows.
 
-Rows whose id and hash are the same in the archive and in the database are unchanged and
-only counted; the others are parsed, validated and loaded with the database's version of
-them, for the DuckDB diff (diff.py).
+On PostgreSQL each member is compared in id order with the database's own encoding of
+its rows (sorted_compare.py, row_files_compare.py); elsewhere, and for a member not in
+the export's layout, rows whose id and hash are the same on both sides are unchanged.
+Unchanged rows are only counted; the others are parsed, validated and loaded with the
+database's version of them, for the DuckDB diff (diff.py).
 """
 
 from __future__ import annotations
@@ -20,15 +22,13 @@ from bgw_pipeline.core.diff_store import DiffStore
 from bgw_pipeline.core.entities import CORE_ENTITIES, EVENTS, GAMES, RAW_ENTITIES, Entity
 from bgw_pipeline.core.errors import ArchiveError, ChecksumMismatchError
 from bgw_pipeline.core.first_pass import load_keys_side_by_side, require_verified
+from bgw_pipeline.core.in_order_pass import check_count, compare_in_order, load_compared_keys
 from bgw_pipeline.core.natural_keys import NaturalKeyRows
-from bgw_pipeline.core.row_files_compare import compare_row_files
-from bgw_pipeline.core.row_keys import KEY_SCHEMA, database_key_batches, looks_up_natural_keys
+from bgw_pipeline.core.row_keys import database_key_batches, looks_up_natural_keys
 from bgw_pipeline.core.row_validation import iter_validated
 from bgw_pipeline.core.snapshot import DatabaseSnapshot
 from bgw_pipeline.core.sorted_compare import (
     ComparedEntity,
-    NotComparable,
-    compare_sorted,
     id_array,
 )
 
@@ -60,17 +60,8 @@ def _archive_entities(reader: ArchiveReader) -> tuple[Entity, ...]:
     return CORE_ENTITIES + raw
 
 
-def _check_count(reader: ArchiveReader, entity: Entity, rows: int) -> None:
-    declared = reader.metadata["contents"].get(entity.count_key)
-    if declared is not None and declared != rows:
-        raise ArchiveError(
-            f"{entity.member} holds {rows} rows but metadata.json "
-            f"{entity.count_key} says {declared}; refused"
-        )
-
-
 def _check_archive_keys(reader: ArchiveReader, store: DiffStore, entity: Entity, rows: int) -> None:
-    _check_count(reader, entity, rows)
+    check_count(reader, entity, rows)
     duplicate = store.con.execute(
         f"SELECT id FROM ak_{entity.name} WHERE id IS NOT NULL "
         "GROUP BY id HAVING count(*) > 1 ORDER BY id LIMIT 1"
@@ -93,55 +84,6 @@ def verifies_while_hashing(reader: ArchiveReader) -> bool:
     """Whether the import's first pass also verifies the archive (a big archive, hashed in
     a process of its own); otherwise the caller verifies it before the import starts."""
     return reader.path is not None and reader.unpacked_bytes() >= SEPARATE_PROCESS_BYTES
-
-
-def _compare_in_order(
-    reader: ArchiveReader, source: DatabaseSnapshot, entities: Sequence[Entity], days: EventDays
-) -> dict[str, ComparedEntity]:
-    """PostgreSQL: each member that it can, walked beside the database's own encoding of
-    its rows (sorted_compare.py, row_files_compare.py), the workers reading ahead across
-    tables."""
-    if source.dialect_name != "postgresql":
-        return {}
-    compared: dict[str, ComparedEntity] = {}
-    source.prefetch(entities)
-    try:
-        for entity in entities:
-            seen = EventDays()
-            rows = source.encoded_chunks(entity)
-            try:
-                if entity.one_file_per_row:
-                    compared[entity.name] = compare_row_files(reader, entity, rows)
-                else:
-                    compared[entity.name] = compare_sorted(
-                        reader, entity, rows, seen, entity is GAMES
-                    )
-            except NotComparable:
-                continue
-            if entity is EVENTS:
-                days.earliest, days.latest = seen.earliest, seen.latest
-    finally:
-        source.stop_prefetch()
-    for entity in entities:
-        if entity.name in compared:
-            _check_count(reader, entity, compared[entity.name].rows)
-    return compared
-
-
-def _compared_keys(store: DiffStore, name: str, found: ComparedEntity) -> None:
-    """`dbk_<entity>` of a compared entity: the ids of the database rows in question (of
-    every database row for the games, which other rows reference)."""
-    ids = found.database_ids if name == GAMES.name else [id_array(found.existing_ids)]
-    empty = pa.nulls
-    store.load_keys(
-        f"dbk_{name}",
-        (
-            pa.RecordBatch.from_arrays(
-                [a, empty(len(a), pa.string()), empty(len(a), pa.string())], schema=KEY_SCHEMA
-            )
-            for a in ids
-        ),
-    )
 
 
 def _hash_rest(
@@ -178,9 +120,9 @@ def _load_keys(reader: ArchiveReader, store: DiffStore, source: DatabaseSnapshot
     reader.collect_digests = verifying
     days = EventDays()
     try:
-        compared = _compare_in_order(reader, source, entities, days)
+        compared = compare_in_order(reader, source, entities, days)
         for name, found in compared.items():
-            _compared_keys(store, name, found)
+            load_compared_keys(store, name, found)
         rest = tuple(e for e in entities if e.name not in compared)
         days = _hash_rest(reader, store, source, rest, days, GAMES.name not in compared)
     except ChecksumMismatchError:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bgw_pipeline.core import import_loading, postgres_rows, sorted_compare
+from bgw_pipeline.core import import_loading, in_order_pass, postgres_rows, sorted_compare
 from bgw_pipeline.core.archive_keys import EventDays
 from bgw_pipeline.core.archive_reader import ArchiveLimits, open_archive
 from bgw_pipeline.core.database import create_engine
@@ -257,9 +257,9 @@ def test_an_import_on_postgresql_compares_in_order_and_finds_the_same_rows(
             "FROM events ORDER BY id LIMIT 3"
         )
     walked = []
-    real = import_loading.compare_sorted
+    real = in_order_pass.compare_sorted
     monkeypatch.setattr(
-        import_loading,
+        in_order_pass,
         "compare_sorted",
         lambda reader, entity, *a, **k: walked.append(entity.name) or real(reader, entity, *a, **k),
     )

@@ -1,0 +1,85 @@
+"""The first pass of an import on PostgreSQL: every member that can be, compared in id
+order with the database's own encoding of its rows, the workers reading ahead across
+tables (sorted_compare.py for a member of rows, row_files_compare.py for a member per
+row). What it cannot compare is left to the hashes (import_loading.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pyarrow as pa
+
+from bgw_pipeline.core.archive_keys import EventDays
+from bgw_pipeline.core.archive_reader import ArchiveReader
+from bgw_pipeline.core.diff_store import DiffStore
+from bgw_pipeline.core.entities import EVENTS, GAMES, Entity
+from bgw_pipeline.core.errors import ArchiveError
+from bgw_pipeline.core.row_files_compare import compare_row_files
+from bgw_pipeline.core.row_keys import KEY_SCHEMA
+from bgw_pipeline.core.snapshot import DatabaseSnapshot
+from bgw_pipeline.core.sorted_compare import (
+    ComparedEntity,
+    NotComparable,
+    compare_sorted,
+    id_array,
+)
+
+
+def check_count(reader: ArchiveReader, entity: Entity, rows: int) -> None:
+    """Refuse a member whose rows are not as many as metadata.json declares."""
+    declared = reader.metadata["contents"].get(entity.count_key)
+    if declared is not None and declared != rows:
+        raise ArchiveError(
+            f"{entity.member} holds {rows} rows but metadata.json "
+            f"{entity.count_key} says {declared}; refused"
+        )
+
+
+def compare_in_order(
+    reader: ArchiveReader, source: DatabaseSnapshot, entities: Sequence[Entity], days: EventDays
+) -> dict[str, ComparedEntity]:
+    """PostgreSQL: each member that it can, walked beside the database's own encoding of
+    its rows (sorted_compare.py, row_files_compare.py), the workers reading ahead across
+    tables."""
+    if source.dialect_name != "postgresql":
+        return {}
+    compared: dict[str, ComparedEntity] = {}
+    source.prefetch(entities)
+    try:
+        for entity in entities:
+            seen = EventDays()
+            rows = source.encoded_chunks(entity)
+            try:
+                if entity.one_file_per_row:
+                    compared[entity.name] = compare_row_files(reader, entity, rows)
+                else:
+                    compared[entity.name] = compare_sorted(
+                        reader, entity, rows, seen, entity is GAMES
+                    )
+            except NotComparable:
+                continue
+            if entity is EVENTS:
+                days.earliest, days.latest = seen.earliest, seen.latest
+    finally:
+        source.stop_prefetch()
+    for entity in entities:
+        if entity.name in compared:
+            check_count(reader, entity, compared[entity.name].rows)
+    return compared
+
+
+def load_compared_keys(store: DiffStore, name: str, found: ComparedEntity) -> None:
+    """`dbk_<entity>` of a compared entity: the ids of the database rows in question (of
+    every database row for the games, which other rows reference)."""
+    ids = found.database_ids if name == GAMES.name else [id_array(found.existing_ids)]
+    empty = pa.nulls
+    store.load_keys(
+        f"dbk_{name}",
+        (
+            pa.RecordBatch.from_arrays(
+                [a, empty(len(a), pa.string()), empty(len(a), pa.string())], schema=KEY_SCHEMA
+            )
+            for a in ids
+        ),
+    )
