@@ -73,13 +73,9 @@ def load_compared_keys(store: DiffStore, name: str, found: ComparedEntity) -> No
     """`dbk_<entity>` of a compared entity: the ids of the database rows in question (of
     every database row for the games, which other rows reference)."""
     ids = found.database_ids if name == GAMES.name else [id_array(found.existing_ids)]
-    empty = pa.nulls
-    store.load_keys(
-        f"dbk_{name}",
-        (
-            pa.RecordBatch.from_arrays(
-                [a, empty(len(a), pa.string()), empty(len(a), pa.string())], schema=KEY_SCHEMA
-            )
-            for a in ids
-        ),
+    no_hash = [pa.nulls(len(chunk), pa.string()) for chunk in ids]  # nothing was hashed
+    batches = (
+        pa.RecordBatch.from_arrays([chunk, empty, empty], schema=KEY_SCHEMA)
+        for chunk, empty in zip(ids, no_hash, strict=True)
     )
+    store.load_keys(f"dbk_{name}", batches)

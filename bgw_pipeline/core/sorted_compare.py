@@ -45,7 +45,8 @@ class NotComparable(Exception):
 
 @dataclass
 class ComparedEntity:
-    """What walking one entity's member beside the database found; ids as Arrow arrays."""
+    """What walking one entity's member beside the database found (ids as ASCII bytes;
+    the database's own, when collected, as Arrow arrays)."""
 
     rows: int = 0
     open_ids: list[bytes] = field(default_factory=list)  # new or different rows
