@@ -102,7 +102,7 @@ def _slow_texts(lines: list[bytes], entity: Entity, closed: bool) -> tuple[list[
     return texts, closed
 
 
-def row_text_blocks(reader: ArchiveReader, entity: Entity) -> Iterator[list[bytes]]:
+def _row_text_blocks(reader: ArchiveReader, entity: Entity) -> Iterator[list[bytes]]:
     """The member's row texts, as the parser reads them, a block of lines at a time."""
     stream = reader.open_member(entity.member)
     carry, started, closed = b"", False, False
@@ -131,7 +131,7 @@ def row_text_blocks(reader: ArchiveReader, entity: Entity) -> Iterator[list[byte
 def _line_batches(
     reader: ArchiveReader, entity: Entity, days: EventDays | None
 ) -> Iterator[pa.RecordBatch]:
-    for texts in row_text_blocks(reader, entity):
+    for texts in _row_text_blocks(reader, entity):
         if days is not None:
             days.see_block(texts)
         batch = line_key_batch(texts)
@@ -151,7 +151,7 @@ def texts_in_question(
     wanted_ids = {row_id.encode("ascii") for row_id in wanted}
 
     def blocks() -> Iterator[list[bytes]]:
-        for texts in row_text_blocks(reader, entity):
+        for texts in _row_text_blocks(reader, entity):
             if all_canonical or canonical_heads(texts) is not None:
                 kept = [t for t in texts if t[7:43] in wanted_ids]
             else:

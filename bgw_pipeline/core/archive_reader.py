@@ -102,7 +102,7 @@ class ArchiveReader:
         except (zipfile.BadZipFile, NotImplementedError, OSError, ValueError) as exc:
             raise ArchiveError(f"member {name} is corrupt: {exc}") from None
         if info.compress_type == zipfile.ZIP_DEFLATED:
-            # ISA-L inflates the same deflate about twice as fast; zipfile still checks CRCs.
+            # ISA-L inflates the same deflate about twice as fast.
             stream._decompressor = isal_zlib.decompressobj(-15)  # type: ignore[attr-defined]
         on_digest = None
         if self.collect_digests:

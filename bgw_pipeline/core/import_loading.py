@@ -27,10 +27,7 @@ from bgw_pipeline.core.natural_keys import NaturalKeyRows
 from bgw_pipeline.core.row_keys import database_key_batches, looks_up_natural_keys
 from bgw_pipeline.core.row_validation import iter_validated
 from bgw_pipeline.core.snapshot import DatabaseSnapshot
-from bgw_pipeline.core.sorted_compare import (
-    ComparedEntity,
-    id_array,
-)
+from bgw_pipeline.core.sorted_compare import ComparedEntity, id_array
 
 # Below this, starting a second interpreter costs more than the overlap saves.
 SEPARATE_PROCESS_BYTES = 32 * 1024 * 1024
@@ -93,10 +90,11 @@ def _hash_rest(
     rest: tuple[Entity, ...],
     days: EventDays,
     games: bool,
+    verifying: bool,
 ) -> EventDays:
     """Keys of the entities not compared in order, by hashing both sides: a big rest by a
-    second process beside this one (first_pass.py), a small one here. Returns the days."""
-    verifying = reader.collect_digests
+    second process beside this one (first_pass.py), a small one here. `verifying`: the
+    archive is verified on these reads, not before the import. Returns the days."""
     if verifying and sum(reader.unpacked_bytes_of(e.name) for e in rest) >= SEPARATE_PROCESS_BYTES:
         rows, hashed_days = load_keys_side_by_side(
             reader, store, rest, lambda: _load_database_keys(source, store, rest, games)
@@ -124,7 +122,8 @@ def _load_keys(reader: ArchiveReader, store: DiffStore, source: DatabaseSnapshot
         for name, found in compared.items():
             load_compared_keys(store, name, found)
         rest = tuple(e for e in entities if e.name not in compared)
-        days = _hash_rest(reader, store, source, rest, days, GAMES.name not in compared)
+        games = GAMES.name not in compared
+        days = _hash_rest(reader, store, source, rest, days, games, verifying)
     except ChecksumMismatchError:
         raise
     except ArchiveError:

@@ -16,7 +16,7 @@ from bgw_pipeline.core.diff_store import DiffStore
 from bgw_pipeline.core.entities import EVENTS, GAMES, Entity
 from bgw_pipeline.core.errors import ArchiveError
 from bgw_pipeline.core.row_files_compare import compare_row_files
-from bgw_pipeline.core.row_keys import KEY_SCHEMA
+from bgw_pipeline.core.row_keys import KEY_SCHEMA, looks_up_natural_keys
 from bgw_pipeline.core.snapshot import DatabaseSnapshot
 from bgw_pipeline.core.sorted_compare import (
     ComparedEntity,
@@ -39,10 +39,13 @@ def check_count(reader: ArchiveReader, entity: Entity, rows: int) -> None:
 def compare_in_order(
     reader: ArchiveReader, source: DatabaseSnapshot, entities: Sequence[Entity], days: EventDays
 ) -> dict[str, ComparedEntity]:
-    """PostgreSQL: each member that it can, walked beside the database's own encoding of
-    its rows (sorted_compare.py, row_files_compare.py), the workers reading ahead across
-    tables."""
-    if source.dialect_name != "postgresql":
+    """Each member that it can, walked beside the database's own encoding of its rows
+    (sorted_compare.py, row_files_compare.py), the workers reading ahead across tables.
+
+    Only where natural keys are looked up by value for the rows in question (PostgreSQL):
+    elsewhere the diff takes them from every database row's hash, which this pass skips.
+    """
+    if not looks_up_natural_keys(source):
         return {}
     compared: dict[str, ComparedEntity] = {}
     source.prefetch(entities)

@@ -48,7 +48,7 @@ def compare_row_files(
         while current is not None and current[0] < row_id:
             current = next(rows, None)  # a database row the archive does not have
         exists = current is not None and current[0] == row_id
-        if not (exists and current is not None and current[1] == text):
+        if current is None or current != (row_id, text):
             found.keep(row_id, text, exists)
         found.rows += 1
     for _ in rows:  # read to the end, so the reads ahead go on to the next table
