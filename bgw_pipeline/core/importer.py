@@ -11,6 +11,7 @@ from __future__ import annotations
 import tempfile
 import time
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -99,7 +100,24 @@ def run_import(
     options = options or ImportOptions()
     started = time.monotonic()
     report = ImportReport(import_id=f"import-{uuid.uuid4()}", dry_run=options.dry_run)
-    archive_sha = file_sha256(archive)
+    # The file's hash names the saved plan; it is needed only once the rows are loaded,
+    # so it is taken beside the import (hashlib lets other threads run while it hashes).
+    with ThreadPoolExecutor(1, thread_name_prefix="bgw-archive-sha256") as hasher:
+        archive_sha = hasher.submit(file_sha256, archive)
+        _run(engine, archive, archive_sha, folders, options, report)
+    report.duration_seconds = round(time.monotonic() - started, 3)
+    report.save(folders.reports)
+    return report
+
+
+def _run(
+    engine: Engine,
+    archive: Path,
+    archive_sha: Future[str],
+    folders: ImportFolders,
+    options: ImportOptions,
+    report: ImportReport,
+) -> None:
     ensure_schema(engine)
     with tempfile.TemporaryDirectory(prefix="bgw-import-") as work:
         store = DiffStore(Path(work) / "diff.duckdb")
@@ -114,10 +132,10 @@ def run_import(
                         diff = diff_loaded(
                             store, loaded.entities, loaded.unchanged, loaded.natural_key_rows
                         )
-                    _describe(report, reader, archive, archive_sha, loaded)
+                    _describe(report, reader, archive, archive_sha.result(), loaded)
                     _fill(report, diff, loaded)
                     plan = new_plan(
-                        archive_sha,
+                        archive_sha.result(),
                         archive.name,
                         diff.fingerprint,
                         report.import_id,
@@ -130,9 +148,6 @@ def run_import(
                     _apply(engine, archive, archive_sha, reader, store, report, folders, options)
         finally:
             store.close()
-    report.duration_seconds = round(time.monotonic() - started, 3)
-    report.save(folders.reports)
-    return report
 
 
 def _describe(
@@ -164,14 +179,13 @@ def _dry_run_message(report: ImportReport, options: ImportOptions) -> str:
 def _apply(
     engine: Engine,
     archive: Path,
-    archive_sha: str,
+    archive_sha_pending: Future[str],
     reader: ArchiveReader,
     store: DiffStore,
     report: ImportReport,
     folders: ImportFolders,
     options: ImportOptions,
 ) -> None:
-    plan = load_plan(folders.plans, archive_sha) if options.use_saved_plan else None
     with connect(engine) as conn:
         if engine.dialect.name == "postgresql":
             conn = conn.execution_options(isolation_level="SERIALIZABLE")
@@ -191,6 +205,8 @@ def _apply(
                 if row_reader is not None:
                     row_reader.close()
             diff = diff_loaded(store, loaded.entities, loaded.unchanged, loaded.natural_key_rows)
+            archive_sha = archive_sha_pending.result()
+            plan = load_plan(folders.plans, archive_sha) if options.use_saved_plan else None
             _describe(report, reader, archive, archive_sha, loaded)
             _fill(report, diff, loaded)
             if plan is not None and plan.fingerprint != diff.fingerprint:
