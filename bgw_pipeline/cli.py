@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
 from collections.abc import Sequence
@@ -195,6 +196,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (BgwError, TransientError) as exc:
         print(f"bgw: error: {exc}", file=sys.stderr)
         return 2
+    finally:
+        # The command's files and connections are closed by now. Interpreter shutdown
+        # would walk every object the libraries created in a last garbage collection
+        # (about 0.1 s, a tenth of a medium export); frozen objects are not walked.
+        gc.freeze()
 
 
 if __name__ == "__main__":
