@@ -54,6 +54,10 @@ class DiffStore:
         self.con = duckdb.connect(str(path) if path else ":memory:")
         self.con.execute(f"SET memory_limit = '{memory_limit}'")
         self.con.execute("SET preserve_insertion_order = false")
+        if path is not None:
+            # The file lives in the import's temporary folder and is deleted with it: a
+            # checkpoint on close would write it out for nobody (about 0.08 s at L).
+            self.con.execute("PRAGMA disable_checkpoint_on_shutdown")
 
     def close(self) -> None:
         self.con.close()
