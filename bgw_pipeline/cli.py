@@ -39,13 +39,16 @@ def _cmd_demo_db(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    from bgw_pipeline.core.arrow_tables import arrow_without_pandas
-
-    arrow_without_pandas()
     from bgw_pipeline.core.database import create_engine
     from bgw_pipeline.core.export import export_database
 
     engine = create_engine(args.url or settings.database_url)
+    if engine.dialect.name != "postgresql":
+        # Only the reference encoder goes through Arrow; PostgreSQL's rows come encoded
+        # by the server, and pyarrow is not loaded at all.
+        from bgw_pipeline.core.arrow_tables import arrow_without_pandas
+
+        arrow_without_pandas()
     try:
         result = export_database(
             engine, Path(args.out or settings.export_path), args.include_raw_data

@@ -93,3 +93,25 @@ def test_backup_runs_backup_job_on_dagster_home(tmp_path: Path) -> None:
     assert str(archive) in result.stdout
     # The run is recorded in the persistent instance, so the UI shows it later.
     assert any((home).rglob("*.db"))
+
+
+_LOADED_AFTER_EXPORT = """
+import sys
+from bgw_pipeline.cli import main
+status = main(["export", "--url", sys.argv[1], "--out", sys.argv[2]])
+print(status, "pyarrow" in sys.modules, "pandas" in sys.modules)
+"""
+
+
+def test_an_export_loads_no_more_than_it_needs(tmp_path: Path, db_url: str) -> None:
+    """A short export process stays short: from PostgreSQL (rows encoded by the server)
+    pyarrow is not loaded at all, and from SQLite pandas is not (pyarrow would pull it
+    in for a type check that an export never needs)."""
+    assert _bgw("demo-db", "--scale", "0.02", "--url", db_url, cwd=tmp_path).returncode == 0
+    run = subprocess.run(
+        [sys.executable, "-c", _LOADED_AFTER_EXPORT, db_url, str(tmp_path / "out")],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    postgres = db_url.startswith("postgresql")
+    assert run.stdout.splitlines()[-1].split() == ["0", str(not postgres), "False"]

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import orjson
-import pyarrow as pa
 
 from bgw_pipeline.core.entities import Entity
 from bgw_pipeline.core.errors import SourceDataError
 from bgw_pipeline.core.row_encoding import encode_rows
 from bgw_pipeline.core.values import canonical_json_text
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 @dataclass(frozen=True)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-import pyarrow as pa
 
 from bgw_pipeline.core.entities import Entity, Kind
 from bgw_pipeline.core.errors import SourceDataError
 from bgw_pipeline.core.values import format_timestamp
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 def _json_fragment(text: str | None) -> Any:

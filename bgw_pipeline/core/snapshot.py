@@ -9,24 +9,34 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bgw_pipeline.core.arrow_tables import batch_from_rows
 from bgw_pipeline.core.database import connect
 from bgw_pipeline.core.encoded_chunks import EncodedChunk, chunks_from_batches
 from bgw_pipeline.core.entities import ALL_ENTITIES, Entity, Kind
 from bgw_pipeline.core.postgres_rows import PostgresRowReader
 from bgw_pipeline.core.schema import table_for
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 DEFAULT_CHUNK_ROWS = 20_000
 IDS_PER_QUERY = 1_000
 KEYS_PER_QUERY = 2_000  # natural keys of up to three columns: 6,000 parameters a query
 _PG_ARRAYS = {Kind.UUID: "uuid[]", Kind.TEXT: "text[]", Kind.INT: "bigint[]",
               Kind.TIMESTAMP: "timestamptz[]", Kind.BOOL: "boolean[]"}  # fmt: skip
+
+
+def _batch(entity: Entity, rows: Sequence[Sequence[Any]]) -> pa.RecordBatch:
+    # pyarrow loads when a first batch is built, not with this module: an export from
+    # PostgreSQL gets its rows encoded by the server and never needs it (loading it is
+    # about a tenth of a medium export's whole run).
+    from bgw_pipeline.core.arrow_tables import batch_from_rows
+
+    return batch_from_rows(entity, rows)
 
 
 def _quoted(name: str) -> str:
@@ -81,14 +91,14 @@ class DatabaseSnapshot:
             ).columns(*table.columns)
             result = self._conn.execute(query, {"ids": list(ids)})
             for rows in result.partitions(self._chunk_rows):
-                yield batch_from_rows(entity, rows)
+                yield _batch(entity, rows)
             return
         for start in range(0, len(ids), IDS_PER_QUERY):
             chunk = ids[start : start + IDS_PER_QUERY]
             query = sa.select(*table.columns).where(table.c.id.in_(chunk)).order_by(table.c.id)
             rows = self._conn.execute(query).all()
             if rows:
-                yield batch_from_rows(entity, rows)
+                yield _batch(entity, rows)
 
     def rows_by_natural_keys(
         self, entity: Entity, names: Sequence[str], keys: pa.Table
@@ -110,7 +120,7 @@ class DatabaseSnapshot:
             ).columns(*table.columns)
             params = {f"k{i}": values for i, values in enumerate(columns)}
             for rows in self._conn.execute(query, params).partitions(self._chunk_rows):
-                yield batch_from_rows(entity, rows)
+                yield _batch(entity, rows)
             return
         values = list(zip(*columns, strict=True))
         key = sa.tuple_(*(table.c[name] for name in names))
@@ -118,7 +128,7 @@ class DatabaseSnapshot:
             query = sa.select(*table.columns).where(key.in_(values[start : start + KEYS_PER_QUERY]))
             rows = self._conn.execute(query).all()
             if rows:
-                yield batch_from_rows(entity, rows)
+                yield _batch(entity, rows)
 
     def count(self, entity: Entity) -> int:
         """Rows of this entity in the snapshot."""
@@ -151,7 +161,7 @@ class DatabaseSnapshot:
         result = self._conn.execution_options(yield_per=self._chunk_rows).execute(query)
         try:
             for rows in result.partitions():
-                yield batch_from_rows(entity, rows)
+                yield _batch(entity, rows)
         finally:
             result.close()
 
