@@ -1,10 +1,22 @@
-"""Writing files so that nobody ever sees a half-written one under its final name."""
+"""Writing files so that nobody ever sees a half-written one under its final name.
+
+A file is written under a hidden `.partial` name that is unique to its writer and locked
+by it (`flock`) for as long as it writes; only a finished file is renamed to its final
+name. The lock is how a crash leftover is told from a file still being written by a
+concurrent writer (another export into the same folder, in another process or
+container): the kernel drops the lock when its holder dies, so an unlocked `.partial`
+is a leftover, and a locked one is never touched.
+"""
 
 from __future__ import annotations
 
+import fcntl
+import itertools
 import os
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -21,37 +33,131 @@ def fsync_dir(path: Path) -> None:
 
 
 def partial_path(final: Path) -> Path:
-    """The hidden temporary name a file is written under before its rename."""
-    return final.parent / f".{final.name}.{os.getpid()}{PARTIAL_SUFFIX}"
+    """A hidden temporary name for `final`, unique to this writer: the process id alone
+    repeats across containers that share a folder, and across threads."""
+    token = uuid.uuid4().hex[:12]
+    return final.parent / f".{final.name}.{os.getpid()}.{token}{PARTIAL_SUFFIX}"
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _open_locked(final: Path) -> tuple[Path, BinaryIO]:
+    """Create and lock a new partial file for `final`.
+
+    A sweep (remove_stale_partials) may find the file between its creation and its lock,
+    take it for a leftover and delete it; the file is then created again under a new name.
+    """
+    while True:
+        partial = partial_path(final)
+        try:
+            fh = open(partial, "xb")  # noqa: SIM115 - handed to the caller, closed there
+        except FileExistsError:  # the random part repeated: draw again
+            continue
+        if _try_lock(fh.fileno()) and os.fstat(fh.fileno()).st_nlink > 0:
+            return partial, fh
+        fh.close()  # a sweep holds it or has deleted it
+
+
+@dataclass
+class NewFile:
+    """A file being written by atomic_new_file; `path` is the name it was published
+    under (the first choice until then)."""
+
+    file: BinaryIO
+    path: Path
+
+
+def _numbered(first_choice: Path, number: int) -> Path:
+    if number == 0:
+        return first_choice
+    return first_choice.with_name(f"{first_choice.stem}_{number}{first_choice.suffix}")
+
+
+def _publish_new(partial: Path, first_choice: Path) -> Path:
+    """Give `partial` the first free name among first_choice, its `_1`, `_2`... variants,
+    never replacing a file: another writer may have taken the name while this one wrote."""
+    for number in itertools.count():
+        candidate = _numbered(first_choice, number)
+        try:
+            os.link(partial, candidate)  # fails if the name exists: no overwrite
+        except FileExistsError:
+            continue
+        except OSError:  # a filesystem without hard links: check, then rename
+            if candidate.exists():
+                continue
+            os.replace(partial, candidate)
+            return candidate
+        partial.unlink()
+        return candidate
+    raise AssertionError("unreachable")  # pragma: no cover - count() never ends
+
+
+def _finish(fh: BinaryIO, durable: bool) -> None:
+    fh.flush()
+    if durable:
+        os.fsync(fh.fileno())
 
 
 @contextmanager
 def atomic_write(final: Path, durable: bool = True) -> Iterator[BinaryIO]:
-    """Write to a hidden `.partial` file; rename it to `final` only if the block succeeds.
+    """Write to a hidden `.partial` file; rename it to `final` (replacing any file of that
+    name) only if the block succeeds.
 
     Args:
         final: the file's final path; its folder is created if missing.
         durable: fsync the file and the folder (for archives; snapshots can skip it).
     """
     final.parent.mkdir(parents=True, exist_ok=True)
-    partial = partial_path(final)
+    partial, fh = _open_locked(final)
     try:
-        with open(partial, "wb") as fh:
+        with fh:
             yield fh
-            fh.flush()
-            if durable:
-                os.fsync(fh.fileno())
-        os.replace(partial, final)
-        if durable:
-            fsync_dir(final.parent)
+            _finish(fh, durable)
+            os.replace(partial, final)  # still locked here: no sweep can take it
     finally:
         partial.unlink(missing_ok=True)
+    if durable:
+        fsync_dir(final.parent)
+
+
+@contextmanager
+def atomic_new_file(first_choice: Path, durable: bool = True) -> Iterator[NewFile]:
+    """Like atomic_write, for a file that must never replace another (an archive): it is
+    published as `first_choice`, or as `<stem>_1<suffix>`, `_2`... if that name is taken
+    by the time it is finished. `NewFile.path` says which."""
+    first_choice.parent.mkdir(parents=True, exist_ok=True)
+    partial, fh = _open_locked(first_choice)
+    try:
+        with fh:
+            written = NewFile(fh, first_choice)
+            yield written
+            _finish(fh, durable)
+            written.path = _publish_new(partial, first_choice)
+    finally:
+        partial.unlink(missing_ok=True)
+    if durable:
+        fsync_dir(first_choice.parent)
 
 
 def remove_stale_partials(folder: Path) -> list[Path]:
-    """Delete `.partial` files left by writers that crashed; they are never valid files."""
+    """Delete `.partial` files left by writers that crashed; they are never valid files.
+    A partial still locked by its writer (a concurrent export) is left alone."""
     removed = []
     for path in folder.glob(f".*{PARTIAL_SUFFIX}"):
-        path.unlink(missing_ok=True)
-        removed.append(path)
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:  # finished or removed meanwhile
+            continue
+        try:
+            if _try_lock(fd):  # nobody writes it: its writer is gone
+                path.unlink(missing_ok=True)
+                removed.append(path)
+        finally:
+            os.close(fd)  # releases the lock
     return removed

@@ -1,7 +1,9 @@
 """A full export to a folder: write to a hidden temporary file, then rename atomically.
 
 Nobody ever sees a partial archive under its final name: a crash leaves at most a
-`.partial` file, which the next export removes.
+`.partial` file, which the next export removes (not one a concurrent export is still
+writing: atomic_files.py). Two exports in the same second get two names; neither
+replaces the other.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from sqlalchemy.engine import Engine
 
 from bgw_pipeline.core.archive_format import archive_name
 from bgw_pipeline.core.archive_writer import ArchiveWriter, ProgressCallback
-from bgw_pipeline.core.atomic_files import atomic_write, remove_stale_partials
+from bgw_pipeline.core.atomic_files import atomic_new_file, remove_stale_partials
 from bgw_pipeline.core.errors import ExportError
 from bgw_pipeline.core.schema import ensure_schema
 from bgw_pipeline.core.snapshot import TableSource, open_snapshot
@@ -34,15 +36,6 @@ class ExportResult:
     include_raw_data: bool
     duration_seconds: float
     metadata: dict[str, Any]
-
-
-def _final_path(out_dir: Path, created_at: datetime) -> Path:
-    path = out_dir / archive_name(created_at)
-    suffix = 1
-    while path.exists():
-        path = out_dir / archive_name(created_at).replace(".zip", f"_{suffix}.zip")
-        suffix += 1
-    return path
 
 
 def write_archive_file(
@@ -65,12 +58,13 @@ def write_archive_file(
     created = (created_at or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     out_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_partials(out_dir)
-    final = _final_path(out_dir, created)
     try:
-        with atomic_write(final) as fh:
-            contents = ArchiveWriter(fh, created, include_raw_data, progress).write(source)
+        # Named when finished: another export may take the same second's name meanwhile.
+        with atomic_new_file(out_dir / archive_name(created)) as target:
+            contents = ArchiveWriter(target.file, created, include_raw_data, progress).write(source)
     except OSError as exc:
         raise ExportError(f"could not write the archive in {out_dir}: {exc}") from exc
+    final = target.path
     return ExportResult(
         path=final,
         size_bytes=final.stat().st_size,
