@@ -1,6 +1,6 @@
 """The data pools behind the demo database: shops, titles, texts and rules (Russian).
 
-Kept apart from the generator so that `demo_data.py` reads as logic; some entries are
+Kept apart from the generator so that `demo_rows.py` reads as logic; some entries are
 awkward on purpose (quotes, commas, emoji, formula-like starts) to exercise every export.
 """
 

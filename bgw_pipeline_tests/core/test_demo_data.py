@@ -13,7 +13,8 @@ import pytest
 import sqlalchemy as sa
 
 from bgw_pipeline.core.database import create_engine
-from bgw_pipeline.core.demo_data import _uuid, demo_rows, fill_demo_database
+from bgw_pipeline.core.demo_data import fill_demo_database
+from bgw_pipeline.core.demo_rows import _uuid, demo_rows
 from bgw_pipeline.core.entities import ENTITIES_BY_NAME, Kind
 from bgw_pipeline.core.errors import InvalidRequestError
 from bgw_pipeline.core.schema import TABLES
