@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
 
 from fastapi import UploadFile
+
+from bgw_pipeline.core.work_folders import work_folder
 
 CHUNK = 1 << 20
 
@@ -45,5 +46,6 @@ def save_upload(upload: UploadFile, folder: Path) -> Path:
     return target
 
 
-def temporary_folder() -> tempfile.TemporaryDirectory[str]:
-    return tempfile.TemporaryDirectory(prefix="bgw-upload-")
+def temporary_folder() -> AbstractContextManager[Path]:
+    """A private folder for an upload, removed afterwards (work_folders.py)."""
+    return work_folder("bgw-upload-")

@@ -39,7 +39,7 @@ def partial_path(final: Path) -> Path:
     return final.parent / f".{final.name}.{os.getpid()}.{token}{PARTIAL_SUFFIX}"
 
 
-def _try_lock(fd: int) -> bool:
+def try_lock(fd: int) -> bool:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -59,7 +59,7 @@ def _open_locked(final: Path) -> tuple[Path, BinaryIO]:
             fh = open(partial, "xb")  # noqa: SIM115 - handed to the caller, closed there
         except FileExistsError:  # the random part repeated: draw again
             continue
-        if _try_lock(fh.fileno()) and os.fstat(fh.fileno()).st_nlink > 0:
+        if try_lock(fh.fileno()) and os.fstat(fh.fileno()).st_nlink > 0:
             return partial, fh
         fh.close()  # a sweep holds it or has deleted it
 
@@ -155,7 +155,7 @@ def remove_stale_partials(folder: Path) -> list[Path]:
         except FileNotFoundError:  # finished or removed meanwhile
             continue
         try:
-            if _try_lock(fd):  # nobody writes it: its writer is gone
+            if try_lock(fd):  # nobody writes it: its writer is gone
                 path.unlink(missing_ok=True)
                 removed.append(path)
         finally:

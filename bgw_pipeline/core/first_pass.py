@@ -11,7 +11,6 @@ its metadata.json before anything is compared or written.
 from __future__ import annotations
 
 import multiprocessing
-import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -26,6 +25,7 @@ from bgw_pipeline.core.diff_store import DiffStore
 from bgw_pipeline.core.entities import ENTITIES_BY_NAME, Entity
 from bgw_pipeline.core.errors import ArchiveError, ChecksumMismatchError
 from bgw_pipeline.core.row_keys import KEY_SCHEMA
+from bgw_pipeline.core.work_folders import work_folder
 
 _claims: Any = None  # the shared counter, in the hashing process
 
@@ -91,12 +91,12 @@ def load_keys_side_by_side(
     rows: dict[str, int] = {}
     days = EventDays()
     with (
-        tempfile.TemporaryDirectory(prefix="bgw-keys-") as folder,
+        work_folder("bgw-keys-") as folder,
         ProcessPoolExecutor(
             1, mp_context=context, initializer=_share_claims, initargs=(counter,)
         ) as pool,
     ):
-        hashing = pool.submit(hash_claimed, str(reader.path), reader.limits, names, folder)
+        hashing = pool.submit(hash_claimed, str(reader.path), reader.limits, names, str(folder))
         try:
             load_database_keys()
             reader.collect_digests = True
@@ -116,7 +116,7 @@ def load_keys_side_by_side(
         for name in theirs:
             store.con.execute(
                 f"CREATE OR REPLACE TEMP TABLE ak_{name} AS SELECT * FROM read_parquet(?)",
-                [str(Path(folder) / f"ak_{name}.parquet")],
+                [str(folder / f"ak_{name}.parquet")],
             )
     rows.update(theirs)
     if their_days[0] is not None:

@@ -8,7 +8,6 @@ as an undo archive, and only then writes.
 
 from __future__ import annotations
 
-import tempfile
 import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -44,6 +43,7 @@ from bgw_pipeline.core.postgres_rows import PostgresRowReader
 from bgw_pipeline.core.schema import ensure_schema
 from bgw_pipeline.core.snapshot import DatabaseSnapshot, open_snapshot
 from bgw_pipeline.core.undo import save_undo_archive
+from bgw_pipeline.core.work_folders import work_folder
 
 OnError = Literal["abort", "skip"]
 
@@ -119,8 +119,8 @@ def _run(
     report: ImportReport,
 ) -> None:
     ensure_schema(engine)
-    with tempfile.TemporaryDirectory(prefix="bgw-import-") as work:
-        store = DiffStore(Path(work) / "diff.duckdb")
+    with work_folder("bgw-import-") as work:
+        store = DiffStore(work / "diff.duckdb")
         try:
             with open_archive(archive, options.limits) as reader:
                 reader.require_compatible()

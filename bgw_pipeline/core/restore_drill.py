@@ -7,7 +7,6 @@ the checksum: equal means every byte of data came back.
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from bgw_pipeline.core.export import export_database
 from bgw_pipeline.core.importer import ImportFolders, ImportOptions, run_import
 from bgw_pipeline.core.schema import table_for
 from bgw_pipeline.core.storage import ArchiveStorage
+from bgw_pipeline.core.work_folders import work_folder
 
 ORPHANS = {
     "events": "SELECT count(*) FROM events e WHERE e.game_id IS NOT NULL "
@@ -88,10 +88,10 @@ def run_restore_drill(storage: ArchiveStorage, name: str) -> DrillReport:
         name: the archive's name.
     """
     report = DrillReport(archive=name)
-    with tempfile.TemporaryDirectory(prefix="bgw-drill-") as work:
+    with work_folder("bgw-drill-") as work:
         try:
             with storage.reading(name), storage.local_copy(name) as archive:
-                _drill(archive, Path(work), report)
+                _drill(archive, work, report)
         except BgwError as exc:
             report.problems.append(str(exc))
     report.passed = not report.problems

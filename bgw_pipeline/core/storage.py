@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-import tempfile
 import time
 import uuid
 from abc import ABC, abstractmethod
@@ -25,6 +24,7 @@ import orjson
 from bgw_pipeline.core.archive_format import ARCHIVE_PREFIX, ARCHIVE_SUFFIX
 from bgw_pipeline.core.atomic_files import atomic_write
 from bgw_pipeline.core.errors import NotFoundError
+from bgw_pipeline.core.work_folders import work_folder
 
 STATUS_SUFFIX = ".status.json"
 IN_USE = ".in_use/"
@@ -202,5 +202,5 @@ class LocalStorage(ArchiveStorage):
 @contextmanager
 def temporary_download() -> Iterator[Path]:
     """A private temporary folder for downloaded archives, removed afterwards."""
-    with tempfile.TemporaryDirectory(prefix="bgw-download-") as folder:
-        yield Path(folder)
+    with work_folder("bgw-download-") as folder:
+        yield folder
