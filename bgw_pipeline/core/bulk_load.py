@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import sqlalchemy as sa
 from psycopg import sql
 
@@ -39,6 +38,9 @@ def _datetimes(array: pa.Array) -> list[datetime | None]:
 def _sqlite_column(kind: Kind, array: pa.Array) -> list[Any]:
     """One column in schema_sqlite.sql's storage forms."""
     if kind is Kind.UUID:
+        # Loaded here: only SQLite needs it, and it is a fifth of pyarrow's import time.
+        import pyarrow.compute as pc
+
         return pc.utf8_lower(array).to_pylist()
     if kind is Kind.BOOL:
         return array.cast(pa.int64()).to_pylist()  # 0/1, NULL stays NULL
