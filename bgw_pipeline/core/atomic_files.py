@@ -39,12 +39,23 @@ def partial_path(final: Path) -> Path:
     return final.parent / f".{final.name}.{os.getpid()}.{token}{PARTIAL_SUFFIX}"
 
 
-def try_lock(fd: int) -> bool:
+def try_lock(fd: int) -> bool | None:
+    """Take the exclusive lock on an open file without waiting: True if taken, False if
+    another holder has it, None where the filesystem has no locks (some network mounts),
+    where nobody can tell a live writer from a dead one."""
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         return False
+    except OSError:
+        return None
     return True
+
+
+def holds_own_lock(fd: int) -> bool:
+    """For a writer that has just created `fd`'s file: whether it may go on with it. Not
+    if a sweep holds it or has already deleted it; yes without locks (as before them)."""
+    return try_lock(fd) is not False and os.fstat(fd).st_nlink > 0
 
 
 def _open_locked(final: Path) -> tuple[Path, BinaryIO]:
@@ -59,7 +70,7 @@ def _open_locked(final: Path) -> tuple[Path, BinaryIO]:
             fh = open(partial, "xb")  # noqa: SIM115 - handed to the caller, closed there
         except FileExistsError:  # the random part repeated: draw again
             continue
-        if try_lock(fh.fileno()) and os.fstat(fh.fileno()).st_nlink > 0:
+        if holds_own_lock(fh.fileno()):
             return partial, fh
         fh.close()  # a sweep holds it or has deleted it
 
@@ -155,7 +166,7 @@ def remove_stale_partials(folder: Path) -> list[Path]:
         except FileNotFoundError:  # finished or removed meanwhile
             continue
         try:
-            if try_lock(fd):  # nobody writes it: its writer is gone
+            if try_lock(fd) is True:  # nobody writes it: its writer is gone
                 path.unlink(missing_ok=True)
                 removed.append(path)
         finally:

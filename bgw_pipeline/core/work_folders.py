@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from bgw_pipeline.core.atomic_files import try_lock
+from bgw_pipeline.core.atomic_files import holds_own_lock, try_lock
 
 LOCK_NAME = ".bgw-owner.lock"
 
@@ -35,7 +35,7 @@ def remove_abandoned(prefix: str, parent: Path | None = None) -> list[Path]:
         except OSError:  # no lock file (being created, or not ours), or not ours to read
             continue
         try:
-            if try_lock(fd):  # its owner is gone
+            if try_lock(fd) is True:  # its owner is gone
                 shutil.rmtree(folder, ignore_errors=True)
                 removed.append(folder)
         finally:
@@ -47,7 +47,7 @@ def _new_locked_folder(prefix: str, parent: Path | None) -> tuple[Path, int]:
     while True:
         folder = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
         fd = os.open(folder / LOCK_NAME, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-        if try_lock(fd) and os.fstat(fd).st_nlink > 0:
+        if holds_own_lock(fd):
             return folder, fd
         # Another process's sweep found the folder before its lock was taken and is
         # removing it: start over with a new one.

@@ -3,12 +3,15 @@ and an archive never published over another."""
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import subprocess
 import sys
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from bgw_pipeline.core.atomic_files import atomic_new_file, atomic_write, remove_stale_partials
@@ -127,3 +130,21 @@ def test_an_export_does_not_overwrite_an_archive_finished_during_it(
     assert result.path == out / "bgw_backup_20240115T123000Z_1.zip"
     assert name.read_bytes() == b"an archive finished by a concurrent export"
     assert sorted(p.name for p in out.iterdir()) == [name.name, result.path.name]
+
+
+def test_without_file_locks_writes_go_on_and_nothing_is_swept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Some network filesystems refuse flock: a writer then writes as before the locks,
+    and a sweep, unable to tell a live writer from a dead one, removes nothing."""
+
+    def no_locks(fd: int, operation: int) -> None:
+        raise OSError(errno.ENOLCK, "no locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    leftover = tmp_path / ".a.bin.4242.0123456789ab.partial"
+    leftover.write_bytes(b"left by a crash, or still being written")
+    with atomic_write(tmp_path / "a.bin") as fh:
+        fh.write(b"done")
+    assert remove_stale_partials(tmp_path) == []
+    assert (tmp_path / "a.bin").read_bytes() == b"done" and leftover.exists()
