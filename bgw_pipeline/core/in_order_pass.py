@@ -75,10 +75,11 @@ def compare_in_order(
 def load_compared_keys(store: DiffStore, name: str, found: ComparedEntity) -> None:
     """`dbk_<entity>` of a compared entity: the ids of the database rows in question (of
     every database row for the games, which other rows reference)."""
-    ids = found.database_ids if name == GAMES.name else [id_array(found.existing_ids)]
-    no_hash = [pa.nulls(len(chunk), pa.string()) for chunk in ids]  # nothing was hashed
-    batches = (
-        pa.RecordBatch.from_arrays([chunk, empty, empty], schema=KEY_SCHEMA)
-        for chunk, empty in zip(ids, no_hash, strict=True)
-    )
-    store.load_keys(f"dbk_{name}", batches)
+    if name == GAMES.name:
+        # One array, so one insert: the games' ids come in hundreds of small blocks.
+        ids = pa.concat_arrays(found.database_ids) if found.database_ids else id_array([])
+    else:
+        ids = id_array(found.existing_ids)
+    no_hash = pa.nulls(len(ids), pa.string())  # nothing was hashed
+    batch = pa.RecordBatch.from_arrays([ids, no_hash, no_hash], schema=KEY_SCHEMA)
+    store.load_keys(f"dbk_{name}", [batch])
