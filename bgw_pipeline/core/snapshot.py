@@ -158,7 +158,9 @@ class DatabaseSnapshot:
         """The entity's rows sorted by id, as record batches of at most `chunk_rows` rows."""
         table = table_for(entity)
         query = sa.select(*table.columns).order_by(table.c.id)
-        result = self._conn.execution_options(yield_per=self._chunk_rows).execute(query)
+        # A row that is a file of its own (a catalogue page) is a few KB: fewer at a time.
+        rows = max(1, self._chunk_rows // 20) if entity.one_file_per_row else self._chunk_rows
+        result = self._conn.execution_options(yield_per=rows).execute(query)
         try:
             for rows in result.partitions():
                 yield _batch(entity, rows)
