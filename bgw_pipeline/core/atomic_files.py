@@ -14,7 +14,7 @@ import fcntl
 import itertools
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,6 +116,24 @@ def _finish(fh: BinaryIO, durable: bool) -> None:
 
 
 @contextmanager
+def _written(final: Path, durable: bool, publish: Callable[[Path], Path]) -> Iterator[NewFile]:
+    """The shared body of both writers: a locked partial, finished and published by
+    `publish(partial)` (which returns the path it took) while still locked, or removed."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    partial, fh = _open_locked(final)
+    try:
+        with fh:
+            written = NewFile(fh, final)
+            yield written
+            _finish(fh, durable)
+            written.path = publish(partial)  # still locked here: no sweep can take it
+    finally:
+        partial.unlink(missing_ok=True)
+    if durable:
+        fsync_dir(final.parent)
+
+
+@contextmanager
 def atomic_write(final: Path, durable: bool = True) -> Iterator[BinaryIO]:
     """Write to a hidden `.partial` file; rename it to `final` (replacing any file of that
     name) only if the block succeeds.
@@ -124,17 +142,13 @@ def atomic_write(final: Path, durable: bool = True) -> Iterator[BinaryIO]:
         final: the file's final path; its folder is created if missing.
         durable: fsync the file and the folder (for archives; snapshots can skip it).
     """
-    final.parent.mkdir(parents=True, exist_ok=True)
-    partial, fh = _open_locked(final)
-    try:
-        with fh:
-            yield fh
-            _finish(fh, durable)
-            os.replace(partial, final)  # still locked here: no sweep can take it
-    finally:
-        partial.unlink(missing_ok=True)
-    if durable:
-        fsync_dir(final.parent)
+
+    def replace(partial: Path) -> Path:
+        os.replace(partial, final)
+        return final
+
+    with _written(final, durable, replace) as written:
+        yield written.file
 
 
 @contextmanager
@@ -142,18 +156,12 @@ def atomic_new_file(first_choice: Path, durable: bool = True) -> Iterator[NewFil
     """Like atomic_write, for a file that must never replace another (an archive): it is
     published as `first_choice`, or as `<stem>_1<suffix>`, `_2`... if that name is taken
     by the time it is finished. `NewFile.path` says which."""
-    first_choice.parent.mkdir(parents=True, exist_ok=True)
-    partial, fh = _open_locked(first_choice)
-    try:
-        with fh:
-            written = NewFile(fh, first_choice)
-            yield written
-            _finish(fh, durable)
-            written.path = _publish_new(partial, first_choice)
-    finally:
-        partial.unlink(missing_ok=True)
-    if durable:
-        fsync_dir(first_choice.parent)
+
+    def publish(partial: Path) -> Path:
+        return _publish_new(partial, first_choice)
+
+    with _written(first_choice, durable, publish) as written:
+        yield written
 
 
 def remove_stale_partials(folder: Path) -> list[Path]:

@@ -132,10 +132,11 @@ def _run(
                         diff = diff_loaded(
                             store, loaded.entities, loaded.unchanged, loaded.natural_key_rows
                         )
-                    _describe(report, reader, archive, archive_sha.result(), loaded)
+                    sha = archive_sha.result()
+                    _describe(report, reader, archive, sha, loaded)
                     _fill(report, diff, loaded)
                     plan = new_plan(
-                        archive_sha.result(),
+                        sha,
                         archive.name,
                         diff.fingerprint,
                         report.import_id,

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 DEFAULT_CHUNK_ROWS = 20_000
+ROW_FILE_CHUNK_DIVISOR = 20  # rows a file each (catalogue pages) are read 1/20 as many at once
 IDS_PER_QUERY = 1_000
 KEYS_PER_QUERY = 2_000  # natural keys of up to three columns: 6,000 parameters a query
 _PG_ARRAYS = {Kind.UUID: "uuid[]", Kind.TEXT: "text[]", Kind.INT: "bigint[]",
@@ -158,9 +159,10 @@ class DatabaseSnapshot:
         """The entity's rows sorted by id, as record batches of at most `chunk_rows` rows."""
         table = table_for(entity)
         query = sa.select(*table.columns).order_by(table.c.id)
-        # A row that is a file of its own (a catalogue page) is a few KB: fewer at a time.
-        rows = max(1, self._chunk_rows // 20) if entity.one_file_per_row else self._chunk_rows
-        result = self._conn.execution_options(yield_per=rows).execute(query)
+        per_batch = self._chunk_rows
+        if entity.one_file_per_row:  # a catalogue page is a few KB: fewer at a time
+            per_batch = max(1, per_batch // ROW_FILE_CHUNK_DIVISOR)
+        result = self._conn.execution_options(yield_per=per_batch).execute(query)
         try:
             for rows in result.partitions():
                 yield _batch(entity, rows)

@@ -148,3 +148,11 @@ def test_without_file_locks_writes_go_on_and_nothing_is_swept(
         fh.write(b"done")
     assert remove_stale_partials(tmp_path) == []
     assert (tmp_path / "a.bin").read_bytes() == b"done" and leftover.exists()
+
+
+def test_atomic_write_replaces_the_file_of_its_name(tmp_path: Path) -> None:
+    final = tmp_path / "plan.json"
+    final.write_bytes(b"old")
+    with atomic_write(final, durable=False) as fh:
+        fh.write(b"new")
+    assert final.read_bytes() == b"new" and _partials(tmp_path) == []
