@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
@@ -115,3 +116,25 @@ def test_an_export_loads_no_more_than_it_needs(tmp_path: Path, db_url: str) -> N
     assert run.returncode == 0, run.stderr
     postgres = db_url.startswith("postgresql")
     assert run.stdout.splitlines()[-1].split() == ["0", str(not postgres), "False"]
+
+
+def test_a_command_freezes_the_collector_when_it_ends(tmp_path: Path) -> None:
+    """Interpreter shutdown then skips its last walk over every object (a tenth of a
+    second); the command has closed its files and connections by then."""
+    from bgw_pipeline.cli import main
+
+    gc.unfreeze()
+    try:
+        assert main(["inspect", str(tmp_path / "missing.zip")]) == 2
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+
+
+def test_a_missing_archive_is_named_not_a_traceback(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.zip"
+    database = f"sqlite:///{tmp_path / 'x.db'}"
+    for command in (["inspect", str(missing)], ["import", str(missing), "--url", database]):
+        run = _bgw(*command, cwd=tmp_path)
+        assert run.returncode == 2, run.stderr
+        assert run.stderr.strip() == f"bgw: error: no archive at {missing}"

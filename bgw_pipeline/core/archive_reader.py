@@ -44,6 +44,7 @@ from bgw_pipeline.core.errors import (
     ArchiveTooLargeError,
     ChecksumMismatchError,
     IncompatibleVersionError,
+    NotFoundError,
 )
 from bgw_pipeline.core.json_keys import refuse_repeated_keys
 
@@ -252,8 +253,11 @@ def open_archive(path: Path, limits: ArchiveLimits | None = None) -> Iterator[Ar
     Raises:
         ArchiveError: not a ZIP, unsafe names, unknown members, broken metadata.
         ArchiveTooLargeError: over the size limit, or a zip bomb.
+        NotFoundError: no file at `path`.
     """
     limits = limits or ArchiveLimits()
+    if not path.is_file():
+        raise NotFoundError(f"no archive at {path}")
     size = path.stat().st_size
     if size > limits.max_archive_bytes:
         raise ArchiveTooLargeError(
