@@ -1,12 +1,13 @@
 """Reading a PostgreSQL snapshot as encoded archive rows, on two connections at once.
 
-The server builds each row's JSON (row_json_sql.py). Each table is cut into id ranges
-("slices") of tens of megabytes of JSON; two worker connections that share the export's
-snapshot (`pg_export_snapshot`, as `pg_dump -j` does) take alternate slices, so two
-server processes encode while this process compresses. A slice is read in physical
-order and sorted by id in the server's memory (random UUIDs make an id-ordered index
-scan visit the heap at random, which costs twice as much), then streamed in blocks of
-a few thousand rows, so memory here holds a few blocks (ordered_reads.py).
+Each table is cut into id ranges ("slices") of tens of megabytes of JSON; two worker
+threads, each with connections that share the export's snapshot (`pg_export_snapshot`, as
+`pg_dump -j` does), take alternate slices and encode them (postgres_slices.py: a big
+table as Arrow encoded in DuckDB, others by the server) while this process compresses.
+A slice is read in physical order and sorted by id in the server's memory (random UUIDs
+make an id-ordered index scan visit the heap at random, which costs twice as much), then
+streamed in blocks of a few thousand rows, so memory here holds a few blocks
+(ordered_reads.py).
 """
 
 from __future__ import annotations
@@ -19,16 +20,23 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import psycopg
 from sqlalchemy.engine import Engine
 
-from bgw_pipeline.core.encoded_chunks import EncodedChunk, canonical_json_bytes
-from bgw_pipeline.core.entities import Entity, Kind
-from bgw_pipeline.core.errors import SourceDataError
+from bgw_pipeline.core.encoded_chunks import EncodedChunk
+from bgw_pipeline.core.entities import Entity
 from bgw_pipeline.core.ordered_reads import OrderedReads
-from bgw_pipeline.core.row_json_sql import OUT_OF_RANGE, slice_copy_query, slice_rows_query
+from bgw_pipeline.core.postgres_slices import (
+    SliceWorker,
+    encodes_in_duckdb,
+    id_prefix,
+    read_slice,
+)
+
+if TYPE_CHECKING:
+    from bgw_pipeline.core.arrow_rows import ArrowSession
 
 WORKERS = 2
 T = TypeVar("T")
@@ -36,7 +44,9 @@ T = TypeVar("T")
 # (random UUIDs spread any id range over every page), so fewer, bigger slices cost less.
 SLICE_BYTES = 48 * 1024 * 1024
 JSON_PER_TABLE_BYTE = 2  # archive JSON is about twice a table's size on disk
-GROUP_ROWS = 2_000  # rows per block a slice arrives in
+# A table this big comes as Arrow and is encoded here (arrow_rows.py); a smaller one is
+# encoded by the server: for it, loading DuckDB, Arrow and ADBC costs more than it saves.
+ARROW_MIN_ROWS = 200_000
 QUEUED_BLOCKS = 8  # per worker: bounds this process's memory to a few blocks
 # Per worker transaction: sort each slice in memory (a 48 MB slice needs about 100 MB) and
 # never walk the id index (see the module's docstring); the two workers are the parallelism.
@@ -64,77 +74,6 @@ def slice_bounds(rows: int, slice_rows: int) -> list[tuple[str | None, str | Non
     return list(zip(lows, highs, strict=True))
 
 
-def _first_and_last_id(data: bytes) -> tuple[str, str]:
-    last_start = data.rfind(b"\n") + 1
-    return data[7:43].decode(), data[last_start + 7 : last_start + 43].decode()
-
-
-def _copy_slice(
-    conn: Any, entity: Entity, low: str | None, high: str | None, prefix: int
-) -> Iterator[EncodedChunk]:
-    with conn.cursor() as cursor, cursor.copy(slice_copy_query(entity, low, high, prefix)) as copy:
-        copy.set_types(["int8", "bytea"])  # the text as the server sent it: bytes, no decoding
-        for rows, data in copy.rows():
-            # A JSON row holds no raw newline, so each row but the first follows one.
-            if data is None or data.count(b"\n") + 1 != rows:
-                raise SourceDataError(
-                    f"{entity.name}: a row between ids {low} and {high} did not encode"
-                )
-            first, last = _first_and_last_id(data)
-            yield EncodedChunk(data, rows, first, last)
-
-
-def _encoded(lines: list[bytes]) -> EncodedChunk:
-    return EncodedChunk(
-        b",\n".join(lines), len(lines), lines[0][7:43].decode(), lines[-1][7:43].decode()
-    )
-
-
-def _rows_slice(
-    conn: Any, entity: Entity, low: str | None, high: str | None
-) -> Iterator[EncodedChunk]:
-    """A slice of a table with JSON columns: its rows as segments and JSON values, the
-    values made canonical here, in blocks of GROUP_ROWS rows (a server-side cursor, so
-    neither side holds the whole slice)."""
-    json_names = [c.name for c in entity.columns if c.kind is Kind.JSON]
-    with conn.cursor(name=f"bgw_{entity.name}_rows", binary=True) as cursor:
-        cursor.execute(slice_rows_query(entity, low, high))
-        while rows := cursor.fetchmany(int(max(GROUP_ROWS, 1))):
-            lines: list[bytes] = []
-            for row in rows:
-                parts = [row[1]]
-                for index, name in enumerate(json_names):
-                    where = f"{entity.name} {row[0]} {name}"
-                    parts.append(canonical_json_bytes(row[2 + 2 * index], where))
-                    parts.append(row[3 + 2 * index])
-                lines.append(b"".join(parts))
-            yield _encoded(lines)
-
-
-def _read_slice(
-    conn: Any, entity: Entity, low: str | None, high: str | None, prefix: int
-) -> Iterator[EncodedChunk]:
-    try:
-        if any(c.kind is Kind.JSON for c in entity.columns):
-            yield from _rows_slice(conn, entity, low, high)
-        else:
-            yield from _copy_slice(conn, entity, low, high, prefix)
-    except psycopg.errors.InvalidTextRepresentation as exc:
-        message = str(exc)
-        if OUT_OF_RANGE not in message:
-            raise
-        value = message.split(OUT_OF_RANGE + ": ", 1)[1].split('"', 1)[0]
-        raise SourceDataError(
-            f"{entity.name}: a timestamp the archive cannot hold ({value}); "
-            "the archive's timestamps are RFC 3339, years 1 to 9999"
-        ) from None
-
-
-def id_prefix(rows: int) -> int:
-    """Hex digits of the id that cut a table into groups of about GROUP_ROWS rows."""
-    return max(1, min(8, math.ceil(math.log(max(rows, 1) / GROUP_ROWS, 16))))
-
-
 class PostgresRowReader:
     """Encoded rows of one exported snapshot, read by worker connections."""
 
@@ -144,6 +83,7 @@ class PostgresRowReader:
         snapshot_id: str,
         workers: int = WORKERS,
         slice_rows: int | None = None,
+        arrow_min_rows: int | None = None,
     ) -> None:
         if not re.fullmatch(r"[0-9A-Fa-f-]+", snapshot_id):
             raise ValueError(f"unexpected snapshot id {snapshot_id!r}")
@@ -151,7 +91,9 @@ class PostgresRowReader:
         self._snapshot_id = snapshot_id
         self._workers = workers
         self._slice_rows = slice_rows
+        self._arrow_min_rows = ARROW_MIN_ROWS if arrow_min_rows is None else arrow_min_rows
         self._connections: list[Any] = []
+        self._workers_by_index: dict[int, SliceWorker] = {}
         self._ahead: tuple[OrderedReads[EncodedChunk], list[str]] | None = None
 
     def _connection(self, index: int) -> Any:
@@ -165,6 +107,22 @@ class PostgresRowReader:
             self._connections.append(raw)
         return self._connections[index].driver_connection
 
+    def _worker(self, index: int) -> SliceWorker:
+        conn = self._connection(index)
+        worker = self._workers_by_index.get(index)
+        if worker is None or worker.conn is not conn:
+            if worker is not None:
+                worker.close()
+            worker = SliceWorker(conn, self._open_arrow)
+            self._workers_by_index[index] = worker
+        return worker
+
+    def _open_arrow(self) -> ArrowSession:
+        from bgw_pipeline.core.arrow_rows import ArrowSession  # loads DuckDB, Arrow, ADBC
+
+        url = self._engine.url.set(drivername="postgresql").render_as_string(False)
+        return ArrowSession(url, self._snapshot_id, WORKER_SETTINGS)
+
     def _slices(
         self, entity: Entity, rows: int, table_bytes: int
     ) -> list[Callable[[Any], Iterator[EncodedChunk]]]:
@@ -173,8 +131,9 @@ class PostgresRowReader:
             json_bytes_per_row = JSON_PER_TABLE_BYTE * max(table_bytes, 1) / max(rows, 1)
             slice_rows = max(1, int(SLICE_BYTES / json_bytes_per_row))
         prefix = id_prefix(rows)
+        as_arrow = rows >= self._arrow_min_rows and encodes_in_duckdb(entity)
         return [
-            partial(_read_slice, entity=entity, low=low, high=high, prefix=prefix)
+            partial(read_slice, entity=entity, low=low, high=high, prefix=prefix, as_arrow=as_arrow)
             for low, high in slice_bounds(rows, slice_rows)
         ]
 
@@ -189,8 +148,8 @@ class PostgresRowReader:
     def _reads(
         self, jobs: Sequence[Callable[[Any], Iterator[EncodedChunk]]]
     ) -> OrderedReads[EncodedChunk]:
-        connections = [self._connection(i) for i in range(min(self._workers, len(jobs)))]
-        return OrderedReads(connections, jobs, QUEUED_BLOCKS)
+        workers = [self._worker(i) for i in range(min(self._workers, len(jobs)))]
+        return OrderedReads(workers, jobs, QUEUED_BLOCKS)
 
     def prefetch(self, plan: Sequence[tuple[Entity, int]]) -> None:
         """Read these entities' slices (entity, rows) in this order, ahead of `chunks`:
@@ -294,6 +253,9 @@ class PostgresRowReader:
     def close(self) -> None:
         """End the workers' transactions and give their connections back."""
         self.close_reads()
+        for worker in self._workers_by_index.values():
+            worker.close()
+        self._workers_by_index.clear()
         for raw in self._connections:
             with contextlib.suppress(Exception):
                 raw.rollback()

@@ -96,7 +96,7 @@ def row_sql(entity: Entity) -> RowSql:
     return RowSql(tuple(segments), tuple(json_columns))
 
 
-def _range_filter(low: str | None, high: str | None) -> str:
+def range_filter(low: str | None, high: str | None) -> str:
     conditions = []
     if low is not None:
         conditions.append(f"id >= {_literal(str(uuid.UUID(low)))}::uuid")
@@ -120,8 +120,8 @@ def slice_copy_query(entity: Entity, low: str | None, high: str | None, prefix: 
     if sql.json_columns:
         raise ValueError(f"{entity.name} has JSON columns; use slice_rows_query")
     rows = (
-        f"SELECT id, {sql.segments[0]} AS j, left(id::text, {int(prefix)}) AS b "
-        f"FROM {_ident(entity.name)} {_range_filter(low, high)}"
+        f'SELECT id, {sql.segments[0]} AS j, left(id::text, {int(prefix)}) COLLATE "C" AS b '
+        f"FROM {_ident(entity.name)} {range_filter(low, high)}"
     )
     return (
         f"COPY (SELECT count(*), string_agg(j, E',\\n' ORDER BY id) FROM ({rows}) s "
@@ -139,5 +139,5 @@ def slice_rows_query(entity: Entity, low: str | None, high: str | None) -> str:
             columns.append(sql.json_columns[index])
     return (
         f"SELECT {', '.join(columns)} FROM {_ident(entity.name)} "
-        f"{_range_filter(low, high)}ORDER BY id"
+        f"{range_filter(low, high)}ORDER BY id"
     )

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bgw_pipeline.core import archive_writer, postgres_rows
+from bgw_pipeline.core import archive_writer, postgres_rows, postgres_slices
 from bgw_pipeline.core.database import create_engine
 from bgw_pipeline.core.encoded_chunks import chunks_from_batches
 from bgw_pipeline.core.entities import ALL_ENTITIES
@@ -97,6 +97,16 @@ def _fill(engine: sa.Engine) -> None:
     insert(engine, "listings", [make_listing(content=t, page=None) for t in NASTY])
 
 
+@pytest.fixture(autouse=True, params=["server", "arrow"])
+def encoding_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test here runs twice: rows encoded by the server, and rows read as Arrow and
+    encoded in DuckDB (arrow_rows.py), which big tables take; both must give the same
+    bytes, refuse the same timestamps and read the same encodings."""
+    if request.param == "arrow":
+        monkeypatch.setattr(postgres_rows, "ARROW_MIN_ROWS", 0)
+    return str(request.param)
+
+
 # One row per slice, a few rows per slice, everything in one slice; blocks of one
 # hex digit of the id (16 per table) or of eight (a row each).
 @pytest.mark.parametrize(
@@ -112,7 +122,7 @@ def test_postgres_chunks_equal_the_reference_encoder(
     postgres_url: str, monkeypatch: pytest.MonkeyPatch, slice_bytes: int, group_rows: float
 ) -> None:
     monkeypatch.setattr(postgres_rows, "SLICE_BYTES", slice_bytes)
-    monkeypatch.setattr(postgres_rows, "GROUP_ROWS", group_rows)
+    monkeypatch.setattr(postgres_slices, "GROUP_ROWS", group_rows)
     engine = create_engine(postgres_url)
     ensure_schema(engine)
     _fill(engine)

@@ -15,7 +15,14 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bgw_pipeline.core import import_loading, in_order_pass, postgres_rows, sorted_compare
+from bgw_pipeline.core import (
+    arrow_rows,
+    import_loading,
+    in_order_pass,
+    postgres_rows,
+    postgres_slices,
+    sorted_compare,
+)
 from bgw_pipeline.core.archive_keys import EventDays
 from bgw_pipeline.core.archive_reader import ArchiveLimits, open_archive
 from bgw_pipeline.core.database import create_engine
@@ -281,12 +288,17 @@ def test_an_import_on_postgresql_compares_in_order_and_finds_the_same_rows(
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("as_arrow", [False, True])
 def test_reads_stopped_in_mid_query_leave_the_workers_usable(
-    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch, as_arrow: bool
 ) -> None:
     """Stopping the reads ahead (a member not comparable) while a worker is inside a
     COPY aborts that worker's transaction; the next reads must still work."""
-    monkeypatch.setattr(postgres_rows, "GROUP_ROWS", 1e-30)  # a block per row: mid-COPY
+    monkeypatch.setattr(postgres_slices, "GROUP_ROWS", 1e-30)  # a block per row: mid-COPY
+    if as_arrow:  # Arrow batches of a few rows, in chunks of one row
+        monkeypatch.setattr(postgres_rows, "ARROW_MIN_ROWS", 0)
+        monkeypatch.setattr(arrow_rows, "BATCH_BYTES", 1)
+        monkeypatch.setattr(arrow_rows, "CHUNK_ROWS", 1)
     monkeypatch.setattr(postgres_rows, "QUEUED_BLOCKS", 1)
     engine = create_engine(postgres_url)
     fill_demo_database(engine, scale=2, seed=5)  # more than the socket buffers hold
