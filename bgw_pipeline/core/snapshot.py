@@ -84,11 +84,13 @@ class DatabaseSnapshot:
         """The rows with these ids (a bounded number per query), as record batches."""
         table = table_for(entity)
         if self.dialect_name == "postgresql" and ids:
-            # One query, the ids as an array, in the order their archive rows come.
+            # One query, the ids as an array, in the order their archive rows come. As a
+            # semi-join the planner looks each id up in the primary key (15,420 price rows
+            # at L: 0.09 s); `id = ANY(array)` filters a scan of the whole table (0.15 s).
             selected = ", ".join(_quoted(c.name) for c in table.columns)
             query = sa.text(
                 f"SELECT {selected} FROM {_quoted(entity.name)} "
-                "WHERE id = ANY(CAST(:ids AS uuid[])) ORDER BY id"
+                "WHERE id IN (SELECT unnest(CAST(:ids AS uuid[]))) ORDER BY id"
             ).columns(*table.columns)
             result = self._conn.execute(query, {"ids": list(ids)})
             for rows in result.partitions(self._chunk_rows):
