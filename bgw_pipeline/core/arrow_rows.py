@@ -15,6 +15,7 @@ Only entities without JSON columns come this way: their values need no canonical
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 
 import duckdb
@@ -45,10 +46,13 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _select_sql(column: Column) -> str:
+def _select_sql(column: Column, uuid_as_text: bool = False) -> str:
     """The column as the server sends it: cast to the kind's type (a no-op on the BGW
-    schema); a timestamp outside years 1 to 9999 stops the read with an error naming it."""
+    schema), a UUID as its text when asked; a timestamp outside years 1 to 9999 stops the
+    read with an error naming it."""
     col = _ident(column.name)
+    if column.kind is Kind.UUID and uuid_as_text:
+        return f"{col}::text AS {col}"
     if column.kind is not Kind.TIMESTAMP:
         return f"{col}::{_PG_TYPES[column.kind]} AS {col}"
     message = "'" + (OUT_OF_RANGE + ": ").replace("'", "''") + "'"
@@ -63,6 +67,23 @@ def arrow_slice_query(entity: Entity, low: str | None, high: str | None) -> str:
     """The entity's rows with ids in [low, high), typed, in id order."""
     columns = ", ".join(_select_sql(c) for c in entity.columns)
     return f"SELECT {columns} FROM {_ident(entity.name)} {range_filter(low, high)}ORDER BY id"
+
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def rows_by_ids_query(entity: Entity, ids: Sequence[str]) -> str:
+    """The entity's rows with these ids (lowercase UUID text, checked: they are written
+    into the query as an array literal), in id order, in the core's Arrow types."""
+    for row_id in ids:
+        if not _UUID.fullmatch(row_id):
+            raise ValueError(f"not a lowercase UUID: {row_id!r}")
+    columns = ", ".join(_select_sql(c, uuid_as_text=True) for c in entity.columns)
+    array = "'{" + ",".join(ids) + "}'::uuid[]"
+    return (
+        f"SELECT {columns} FROM {_ident(entity.name)} "
+        f"WHERE id IN (SELECT unnest({array})) ORDER BY id"
+    )
 
 
 def _field_sql(column: Column) -> str:
@@ -159,13 +180,19 @@ class ArrowSession:
         self._database = adbc_driver_postgresql.connect(url)
         self._connection = adbc_driver_manager.AdbcConnection(self._database)
         self._statement = adbc_driver_manager.AdbcStatement(self._connection)
-        self.encoder = new_encoder()
+        self._encoder: duckdb.DuckDBPyConnection | None = None
         # Autocommit: the transaction is begun here, where the snapshot can be set.
         for sql in ("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
                     f"SET TRANSACTION SNAPSHOT '{snapshot_id}'", *settings):  # fmt: skip
             self._statement.set_sql_query(sql)
             self._statement.execute_update()
         self._statement.set_options(**{"adbc.postgresql.batch_size_hint_bytes": str(BATCH_BYTES)})
+
+    @property
+    def encoder(self) -> duckdb.DuckDBPyConnection:
+        if self._encoder is None:
+            self._encoder = new_encoder()
+        return self._encoder
 
     def read(self, entity: Entity, low: str | None, high: str | None) -> Iterator[EncodedChunk]:
         """A slice of the entity, encoded a record batch at a time."""
@@ -175,6 +202,13 @@ class ArrowSession:
             for batch in reader:
                 yield from encode_batch(self.encoder, entity, batch)
 
+    def table(self, sql: str) -> pa.Table:
+        """The whole result of a query (a bounded one) as Arrow."""
+        self._statement.set_sql_query(sql)
+        stream, _ = self._statement.execute_query()
+        with pa.RecordBatchReader.from_stream(stream) as reader:
+            return reader.read_all()
+
     def close(self) -> None:
         """End the transaction and close both connections."""
         try:
@@ -182,4 +216,5 @@ class ArrowSession:
             self._connection.close()
             self._database.close()
         finally:
-            self.encoder.close()
+            if self._encoder is not None:
+                self._encoder.close()

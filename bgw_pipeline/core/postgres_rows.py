@@ -33,9 +33,12 @@ from bgw_pipeline.core.postgres_slices import (
     encodes_in_duckdb,
     id_prefix,
     read_slice,
+    timestamp_refusal,
 )
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from bgw_pipeline.core.arrow_rows import ArrowSession
 
 WORKERS = 2
@@ -216,6 +219,34 @@ class PostgresRowReader:
                 with contextlib.suppress(Exception):
                     raw.invalidate()
         self._connections = kept
+
+    def rows_by_ids(self, entity: Entity, ids: Sequence[str]) -> pa.Table | None:
+        """The rows with these ids as Arrow, in id order, read over ADBC (binary rows,
+        no Python object per value); None when this way does not apply (an entity with
+        JSON columns, ids not in lowercase UUID form, reads ahead still running)."""
+        import pyarrow as pa  # loaded already: the import's work is in Arrow and DuckDB
+
+        from bgw_pipeline.core.arrow_rows import rows_by_ids_query
+        from bgw_pipeline.core.arrow_tables import arrow_schema
+
+        if self._ahead is not None or not encodes_in_duckdb(entity):
+            return None
+        try:
+            query = rows_by_ids_query(entity, ids)
+        except ValueError:
+            return None
+        worker = self._worker(0)
+        try:
+            table = worker.arrow_session().table(query)
+        except Exception as exc:
+            worker.close()  # its transaction is aborted: the next use opens another
+            refusal = timestamp_refusal(entity, exc)
+            if refusal is None:
+                raise
+            raise refusal from None
+        schema = arrow_schema(entity)
+        columns = [table.column(field.name).cast(field.type) for field in schema]
+        return pa.Table.from_arrays(columns, schema=schema)
 
     def map_unordered(self, jobs: Sequence[Callable[[Any], T]]) -> Iterator[T]:
         """Run each job with a worker connection, the workers in parallel; results as they

@@ -88,6 +88,12 @@ class SliceWorker:
         self._open_arrow = open_arrow
         self._arrow: ArrowSession | None = None
 
+    def arrow_session(self) -> ArrowSession:
+        """This worker's ADBC session, opened on first use."""
+        if self._arrow is None:
+            self._arrow = self._open_arrow()
+        return self._arrow
+
     def arrow_slice(
         self, entity: Entity, low: str | None, high: str | None
     ) -> Iterator[EncodedChunk]:
@@ -124,14 +130,23 @@ def read_slice(
         else:
             yield from _copy_slice(worker.conn, entity, low, high, prefix)
     except Exception as exc:  # psycopg's or ADBC's: the message tells
-        message = str(exc)
-        if OUT_OF_RANGE not in message:
+        refusal = timestamp_refusal(entity, exc)
+        if refusal is None:
             raise
-        value = message.split(OUT_OF_RANGE + ": ", 1)[1].split('"', 1)[0]
-        raise SourceDataError(
-            f"{entity.name}: a timestamp the archive cannot hold ({value}); "
-            "the archive's timestamps are RFC 3339, years 1 to 9999"
-        ) from None
+        raise refusal from None
+
+
+def timestamp_refusal(entity: Entity, exc: Exception) -> SourceDataError | None:
+    """The error to raise for a read the server stopped at a timestamp the archive cannot
+    hold (row_json_sql.OUT_OF_RANGE in its message), or None for any other failure."""
+    message = str(exc)
+    if OUT_OF_RANGE not in message:
+        return None
+    value = message.split(OUT_OF_RANGE + ": ", 1)[1].split('"', 1)[0]
+    return SourceDataError(
+        f"{entity.name}: a timestamp the archive cannot hold ({value}); "
+        "the archive's timestamps are RFC 3339, years 1 to 9999"
+    )
 
 
 def id_prefix(rows: int) -> int:

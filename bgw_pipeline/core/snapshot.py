@@ -26,6 +26,10 @@ if TYPE_CHECKING:
 DEFAULT_CHUNK_ROWS = 20_000
 ROW_FILE_CHUNK_DIVISOR = 20  # rows a file each (catalogue pages) are read 1/20 as many at once
 IDS_PER_QUERY = 1_000
+# From this many ids on, PostgreSQL rows by id come over ADBC as Arrow (15,420 price rows
+# at L: about 0.1 s instead of 0.35 s through SQLAlchemy's rows); below, opening an ADBC
+# connection costs about what it saves.
+ARROW_IDS_MIN = 5_000
 KEYS_PER_QUERY = 2_000  # natural keys of up to three columns: 6,000 parameters a query
 _PG_ARRAYS = {Kind.UUID: "uuid[]", Kind.TEXT: "text[]", Kind.INT: "bigint[]",
               Kind.TIMESTAMP: "timestamptz[]", Kind.BOOL: "boolean[]"}  # fmt: skip
@@ -83,6 +87,11 @@ class DatabaseSnapshot:
     def rows_by_ids(self, entity: Entity, ids: Sequence[str]) -> Iterator[pa.RecordBatch]:
         """The rows with these ids (a bounded number per query), as record batches."""
         table = table_for(entity)
+        if self._row_reader is not None and len(ids) >= ARROW_IDS_MIN:
+            found = self._row_reader.rows_by_ids(entity, ids)
+            if found is not None:
+                yield from found.to_batches(self._chunk_rows)
+                return
         if self.dialect_name == "postgresql" and ids:
             # One query, the ids as an array, in the order their archive rows come. As a
             # semi-join the planner looks each id up in the primary key (15,420 price rows

@@ -13,13 +13,15 @@ import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 
 from bgw_pipeline.core import archive_writer, postgres_rows, postgres_slices
+from bgw_pipeline.core import snapshot as snapshot_module
 from bgw_pipeline.core.database import create_engine
 from bgw_pipeline.core.encoded_chunks import chunks_from_batches
-from bgw_pipeline.core.entities import ALL_ENTITIES
+from bgw_pipeline.core.entities import ALL_ENTITIES, Kind
 from bgw_pipeline.core.errors import SourceDataError
 from bgw_pipeline.core.export import export_database
 from bgw_pipeline.core.importer import ImportFolders, run_import
@@ -269,3 +271,52 @@ def test_a_database_in_another_encoding_still_exports_utf8(
         with admin.connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
+
+
+def test_rows_by_id_over_adbc_equal_the_sqlalchemy_rows(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database's version of the rows in question, read as Arrow over ADBC (many ids)
+    or through SQLAlchemy (few): the same batches, ids the database lacks left out."""
+    monkeypatch.setattr(snapshot_module, "ARROW_IDS_MIN", 0)
+    engine = create_engine(postgres_url)
+    ensure_schema(engine)
+    _fill(engine)
+    missing = str(uuid.UUID(int=12345))
+    for entity in ALL_ENTITIES:
+        with open_snapshot(engine) as snapshot:
+            present = [i for b in snapshot.batches(entity) for i in b.column("id").to_pylist()]
+            ids = sorted([*present, missing])
+            reader = snapshot.row_reader
+            assert reader is not None
+            arrow = reader.rows_by_ids(entity, ids)
+            if any(c.kind is Kind.JSON for c in entity.columns):
+                assert arrow is None  # JSON columns: always the SQLAlchemy way
+                continue
+            assert arrow is not None
+            via_arrow = pa.Table.from_batches(list(snapshot.rows_by_ids(entity, ids)))
+            monkeypatch.setattr(snapshot_module, "ARROW_IDS_MIN", 10**9)
+            via_sqlalchemy = pa.Table.from_batches(list(snapshot.rows_by_ids(entity, ids)))
+            monkeypatch.setattr(snapshot_module, "ARROW_IDS_MIN", 0)
+            assert via_arrow.num_rows == snapshot.count(entity) > 0
+            assert via_arrow.equals(via_sqlalchemy), entity.name
+            # Ids not in the database's own form are not written into a query: SQLAlchemy.
+            assert reader.rows_by_ids(entity, [i.upper() for i in ids]) is None
+    engine.dispose()
+
+
+def test_rows_by_id_over_adbc_refuse_a_timestamp_the_archive_cannot_hold(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(snapshot_module, "ARROW_IDS_MIN", 0)
+    engine = create_engine(postgres_url)
+    ensure_schema(engine)
+    game = make_game()
+    insert(engine, "games", [game])
+    price = make_price(game)
+    insert(engine, "price_history", [price])
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE price_history SET recorded_at = 'infinity'"))
+    with open_snapshot(engine) as snapshot, pytest.raises(SourceDataError, match="infinity"):
+        list(snapshot.rows_by_ids(ALL_ENTITIES[3], [price["id"]]))
+    engine.dispose()
