@@ -9,8 +9,10 @@ the whole export went from 16.0 to 12.9 CPU-seconds, server and client together.
 
 The bytes are the reference encoder's (row_encoding.py), tested against it. DuckDB
 escapes a few control characters with upper-case hex digits where the reference uses
-lower case, so a text holding one of those is encoded by the reference (orjson) instead.
-Only entities without JSON columns come this way: their values need no canonicalizing.
+lower case, so a row that may hold one of those is encoded by the reference (orjson)
+instead. Only entities without JSON columns come this way: their values need no
+canonicalizing. An import also fetches the database's rows in question this way
+(rows_by_ids_query), as Arrow in the core's types.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import pyarrow as pa
 
 from bgw_pipeline.core.encoded_chunks import EncodedChunk
 from bgw_pipeline.core.entities import Column, Entity, Kind
-from bgw_pipeline.core.row_json_sql import OUT_OF_RANGE, range_filter
+from bgw_pipeline.core.row_json_sql import ident, in_archive_range, range_filter
 
 _SEPARATOR = ",\n"
 CHUNK_ROWS = 2_000  # rows per chunk handed on
@@ -38,35 +40,24 @@ _PG_TYPES = {
     Kind.BOOL: "boolean",
     Kind.TIMESTAMP: "timestamptz",
 }
-_FIRST_TIME = "'0001-01-01 00:00:00+00'::timestamptz"
-_END_OF_TIME = "'10000-01-01 00:00:00+00'::timestamptz"
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _select_sql(column: Column, uuid_as_text: bool = False) -> str:
     """The column as the server sends it: cast to the kind's type (a no-op on the BGW
     schema), a UUID as its text when asked; a timestamp outside years 1 to 9999 stops the
     read with an error naming it."""
-    col = _ident(column.name)
+    col = ident(column.name)
     if column.kind is Kind.UUID and uuid_as_text:
         return f"{col}::text AS {col}"
     if column.kind is not Kind.TIMESTAMP:
         return f"{col}::{_PG_TYPES[column.kind]} AS {col}"
-    message = "'" + (OUT_OF_RANGE + ": ").replace("'", "''") + "'"
-    return (
-        f"CASE WHEN {col} >= {_FIRST_TIME} AND {col} < {_END_OF_TIME} THEN {col}::timestamptz "
-        f"WHEN {col} IS NOT NULL THEN ({message} || {col}::text)::int::text::timestamptz "
-        f"END AS {col}"
-    )
+    return f"{in_archive_range(col, f'{col}::timestamptz', 'timestamptz')} AS {col}"
 
 
 def arrow_slice_query(entity: Entity, low: str | None, high: str | None) -> str:
     """The entity's rows with ids in [low, high), typed, in id order."""
     columns = ", ".join(_select_sql(c) for c in entity.columns)
-    return f"SELECT {columns} FROM {_ident(entity.name)} {range_filter(low, high)}ORDER BY id"
+    return f"SELECT {columns} FROM {ident(entity.name)} {range_filter(low, high)}ORDER BY id"
 
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -81,7 +72,7 @@ def rows_by_ids_query(entity: Entity, ids: Sequence[str]) -> str:
     columns = ", ".join(_select_sql(c, uuid_as_text=True) for c in entity.columns)
     array = "'{" + ",".join(ids) + "}'::uuid[]"
     return (
-        f"SELECT {columns} FROM {_ident(entity.name)} "
+        f"SELECT {columns} FROM {ident(entity.name)} "
         f"WHERE id IN (SELECT unnest({array})) ORDER BY id"
     )
 
@@ -92,7 +83,7 @@ def _field_sql(column: Column) -> str:
     a timestamp already cuts a zero fraction and trailing zeros, as the reference does;
     it has a space where RFC 3339 has `T` (the only space: the server lets through years
     1 to 9999 only, four digits each) and no zone. A quarter of the cost of strftime."""
-    col = _ident(column.name)
+    col = ident(column.name)
     if column.kind is not Kind.TIMESTAMP:
         return f"{col} := {col}"
     return f"{col} := replace({col}::VARCHAR, ' ', 'T') || 'Z'"
@@ -160,7 +151,7 @@ def _chunks(encoded: pa.Array) -> Iterator[EncodedChunk]:
 def encode_batch(
     con: duckdb.DuckDBPyConnection, entity: Entity, batch: pa.RecordBatch
 ) -> Iterator[EncodedChunk]:
-    """The batch's rows as archive JSON, in the batch's order, a chunk per vector."""
+    """The batch's rows as archive JSON, in the batch's order, in chunks of CHUNK_ROWS."""
     rows = _naive_utc(batch)  # noqa: F841 - read by name in the query below
     encoded = con.sql(encoding_query(entity, "rows")).to_arrow_table()
     for array in encoded.column(0).chunks:

@@ -90,7 +90,6 @@ class PostgresRowReader:
         snapshot_id: str,
         workers: int = WORKERS,
         slice_rows: int | None = None,
-        arrow_min_rows: int | None = None,
     ) -> None:
         if not re.fullmatch(r"[0-9A-Fa-f-]+", snapshot_id):
             raise ValueError(f"unexpected snapshot id {snapshot_id!r}")
@@ -98,7 +97,6 @@ class PostgresRowReader:
         self._snapshot_id = snapshot_id
         self._workers = workers
         self._slice_rows = slice_rows
-        self._arrow_min_rows = ARROW_MIN_ROWS if arrow_min_rows is None else arrow_min_rows
         self._connections: list[Any] = []
         self._workers_by_index: dict[int, SliceWorker] = {}
         self._ahead: tuple[OrderedReads[EncodedChunk], list[str]] | None = None
@@ -138,7 +136,7 @@ class PostgresRowReader:
             json_bytes_per_row = JSON_PER_TABLE_BYTE * max(table_bytes, 1) / max(rows, 1)
             slice_rows = max(1, int(SLICE_BYTES / json_bytes_per_row))
         prefix = id_prefix(rows)
-        as_arrow = rows >= self._arrow_min_rows and encodes_in_duckdb(entity)
+        as_arrow = rows >= ARROW_MIN_ROWS and encodes_in_duckdb(entity)
         if as_arrow and not self._slice_rows:
             slice_rows *= ARROW_SLICE_SCALE
         return [

@@ -94,20 +94,8 @@ class SliceWorker:
             self._arrow = self._open_arrow()
         return self._arrow
 
-    def arrow_slice(
-        self, entity: Entity, low: str | None, high: str | None
-    ) -> Iterator[EncodedChunk]:
-        if self._arrow is None:
-            self._arrow = self._open_arrow()
-        finished = False
-        try:
-            yield from self._arrow.read(entity, low, high)
-            finished = True
-        finally:
-            if not finished:  # a read stopped in mid-query: that session is not reused
-                self.close()
-
     def close(self) -> None:
+        """Close the ADBC session, if one is open (the psycopg connection is the reader's)."""
         if self._arrow is not None:
             arrow, self._arrow = self._arrow, None
             with contextlib.suppress(Exception):
@@ -123,9 +111,9 @@ def read_slice(
     as_arrow: bool,
 ) -> Iterator[EncodedChunk]:
     try:
-        if as_arrow:
-            yield from worker.arrow_slice(entity, low, high)
-        elif any(c.kind is Kind.JSON for c in entity.columns):
+        if as_arrow:  # a read stopped in mid-stream leaves an ADBC session usable
+            yield from worker.arrow_session().read(entity, low, high)
+        elif not encodes_in_duckdb(entity):  # JSON columns
             yield from _rows_slice(worker.conn, entity, low, high)
         else:
             yield from _copy_slice(worker.conn, entity, low, high, prefix)

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from bgw_pipeline.core.entities import Column, Entity, Kind
 
 
-def _ident(name: str) -> str:
+def ident(name: str) -> str:
+    """A quoted SQL identifier."""
     return '"' + name.replace('"', '""') + '"'
 
 
@@ -30,7 +31,7 @@ def _literal(text: str) -> str:
 
 def value_sql(column: Column) -> str:
     """SQL text of one column's JSON value (never NULL: a missing value is `null`)."""
-    col = _ident(column.name)
+    col = ident(column.name)
     if column.kind is Kind.UUID:
         expr = f"'\"' || {col}::text || '\"'"
     elif column.kind is Kind.TEXT:
@@ -52,17 +53,22 @@ _END_OF_TIME = "'10000-01-01 00:00:00+00'::timestamptz"
 OUT_OF_RANGE = "bgw: timestamp out of the archive's range"
 
 
+def in_archive_range(col: str, value: str, value_type: str = "text") -> str:
+    """`value` for a timestamp column `col` the archive can hold, NULL for NULL; any other
+    value (infinity, BC, past 9999) stops the read with an error that names it (a failed
+    cast is the one way plain SQL has to raise). `value_type` is the type of `value`."""
+    error = f"({_literal(OUT_OF_RANGE + ': ')} || {col}::text)::int::text::{value_type}"
+    return (
+        f"CASE WHEN {col} >= {_FIRST_TIME} AND {col} < {_END_OF_TIME} THEN {value} "
+        f"WHEN {col} IS NOT NULL THEN {error} END"
+    )
+
+
 def _timestamp_sql(col: str) -> str:
     """`"YYYY-MM-DDTHH:MM:SS[.ffffff]Z"`: JSON's own timestamp form (ISO 8601 with fractional
     seconds only when non-zero, trailing zeros cut) plus `Z`; `to_char` costs three times
-    as much. A value outside years 1 to 9999 (infinity, BC) stops the read with an error
-    that names it (a failed cast is the one way plain SQL has to raise)."""
-    text = f"left(to_json({col} AT TIME ZONE 'UTC')::text, -1) || 'Z\"'"
-    error = f"({_literal(OUT_OF_RANGE + ': ')} || {col}::text)::int::text"
-    return (
-        f"CASE WHEN {col} >= {_FIRST_TIME} AND {col} < {_END_OF_TIME} THEN {text} "
-        f"WHEN {col} IS NOT NULL THEN {error} END"
-    )
+    as much. Only years 1 to 9999 (in_archive_range)."""
+    return in_archive_range(col, f"left(to_json({col} AT TIME ZONE 'UTC')::text, -1) || 'Z\"'")
 
 
 @dataclass(frozen=True)
@@ -87,7 +93,7 @@ def row_sql(entity: Entity) -> RowSql:
         parts.append(_literal(key))
         if column.kind is Kind.JSON:
             segments.append(" || ".join(parts))
-            json_columns.append(f"{_ident(column.name)}::text")
+            json_columns.append(f"{ident(column.name)}::text")
             parts = []
         else:
             parts.append(value_sql(column))
@@ -121,7 +127,7 @@ def slice_copy_query(entity: Entity, low: str | None, high: str | None, prefix: 
         raise ValueError(f"{entity.name} has JSON columns; use slice_rows_query")
     rows = (
         f'SELECT id, {sql.segments[0]} AS j, left(id::text, {int(prefix)}) COLLATE "C" AS b '
-        f"FROM {_ident(entity.name)} {range_filter(low, high)}"
+        f"FROM {ident(entity.name)} {range_filter(low, high)}"
     )
     return (
         f"COPY (SELECT count(*), string_agg(j, E',\\n' ORDER BY id) FROM ({rows}) s "
@@ -138,6 +144,6 @@ def slice_rows_query(entity: Entity, low: str | None, high: str | None) -> str:
         if index < len(sql.json_columns):
             columns.append(sql.json_columns[index])
     return (
-        f"SELECT {', '.join(columns)} FROM {_ident(entity.name)} "
+        f"SELECT {', '.join(columns)} FROM {ident(entity.name)} "
         f"{range_filter(low, high)}ORDER BY id"
     )

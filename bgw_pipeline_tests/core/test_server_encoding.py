@@ -21,7 +21,7 @@ from bgw_pipeline.core import archive_writer, postgres_rows, postgres_slices
 from bgw_pipeline.core import snapshot as snapshot_module
 from bgw_pipeline.core.database import create_engine
 from bgw_pipeline.core.encoded_chunks import chunks_from_batches
-from bgw_pipeline.core.entities import ALL_ENTITIES, Kind
+from bgw_pipeline.core.entities import ALL_ENTITIES, EVENTS, PRICE_HISTORY, Kind
 from bgw_pipeline.core.errors import SourceDataError
 from bgw_pipeline.core.export import export_database
 from bgw_pipeline.core.importer import ImportFolders, run_import
@@ -315,8 +315,14 @@ def test_rows_by_id_over_adbc_refuse_a_timestamp_the_archive_cannot_hold(
     insert(engine, "games", [game])
     price = make_price(game)
     insert(engine, "price_history", [price])
+    event = make_event(game)
+    insert(engine, "events", [event])
     with engine.begin() as conn:
         conn.execute(sa.text("UPDATE price_history SET recorded_at = 'infinity'"))
-    with open_snapshot(engine) as snapshot, pytest.raises(SourceDataError, match="infinity"):
-        list(snapshot.rows_by_ids(ALL_ENTITIES[3], [price["id"]]))
+    with open_snapshot(engine) as snapshot:
+        with pytest.raises(SourceDataError, match="infinity"):
+            list(snapshot.rows_by_ids(PRICE_HISTORY, [price["id"]]))
+        # The failed query aborted that session's transaction: the next read opens another.
+        (batch,) = snapshot.rows_by_ids(EVENTS, [event["id"]])
+        assert batch.column("id").to_pylist() == [event["id"]]
     engine.dispose()

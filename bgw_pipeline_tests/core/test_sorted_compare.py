@@ -295,9 +295,9 @@ def test_reads_stopped_in_mid_query_leave_the_workers_usable(
     """Stopping the reads ahead (a member not comparable) while a worker is inside a
     COPY aborts that worker's transaction; the next reads must still work."""
     monkeypatch.setattr(postgres_slices, "GROUP_ROWS", 1e-30)  # a block per row: mid-COPY
-    if as_arrow:  # Arrow batches of a few rows, in chunks of one row
+    if as_arrow:  # Arrow batches of a few hundred rows, in chunks of one row
         monkeypatch.setattr(postgres_rows, "ARROW_MIN_ROWS", 0)
-        monkeypatch.setattr(arrow_rows, "BATCH_BYTES", 1)
+        monkeypatch.setattr(arrow_rows, "BATCH_BYTES", 64 << 10)
         monkeypatch.setattr(arrow_rows, "CHUNK_ROWS", 1)
     monkeypatch.setattr(postgres_rows, "QUEUED_BLOCKS", 1)
     engine = create_engine(postgres_url)
