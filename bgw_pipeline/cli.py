@@ -39,22 +39,26 @@ def _cmd_demo_db(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    from bgw_pipeline.core.database import create_engine
-    from bgw_pipeline.core.export import export_database
+    from bgw_pipeline.core.postgres_connect import is_postgres_url
 
-    engine = create_engine(args.url or settings.database_url)
-    if engine.dialect.name != "postgresql":
-        # Only the reference encoder goes through Arrow; PostgreSQL's rows come encoded
-        # by the server, and pyarrow is not loaded at all.
+    url = args.url or settings.database_url
+    out = Path(args.out or settings.export_path)
+    if is_postgres_url(url):
+        # The server encodes the rows: psycopg alone, neither SQLAlchemy nor pyarrow loaded.
+        from bgw_pipeline.core.export import export_postgres
+
+        result = export_postgres(url, out, args.include_raw_data)
+    else:
         from bgw_pipeline.core.arrow_tables import arrow_without_pandas
+        from bgw_pipeline.core.database import create_engine
+        from bgw_pipeline.core.export import export_database
 
-        arrow_without_pandas()
-    try:
-        result = export_database(
-            engine, Path(args.out or settings.export_path), args.include_raw_data
-        )
-    finally:
-        engine.dispose()
+        engine = create_engine(url)
+        arrow_without_pandas()  # the reference encoder goes through Arrow, never pandas
+        try:
+            result = export_database(engine, out, args.include_raw_data)
+        finally:
+            engine.dispose()
     location = str(result.path)
     if settings.s3_enabled and not args.out:
         from bgw_pipeline.core.s3_storage import S3Storage  # boto3 loads slowly: only when used

@@ -100,14 +100,14 @@ _LOADED_AFTER_EXPORT = """
 import sys
 from bgw_pipeline.cli import main
 status = main(["export", "--url", sys.argv[1], "--out", sys.argv[2]])
-print(status, "pyarrow" in sys.modules, "pandas" in sys.modules)
+print(status, "pyarrow" in sys.modules, "pandas" in sys.modules, "sqlalchemy" in sys.modules)
 """
 
 
 def test_an_export_loads_no_more_than_it_needs(tmp_path: Path, db_url: str) -> None:
     """A short export process stays short: from PostgreSQL (rows encoded by the server)
-    pyarrow is not loaded at all, and from SQLite pandas is not (pyarrow would pull it
-    in for a type check that an export never needs)."""
+    neither pyarrow nor SQLAlchemy is loaded at all (psycopg alone), and from SQLite
+    pandas is not (pyarrow would pull it in for a type check that an export never needs)."""
     assert _bgw("demo-db", "--scale", "0.02", "--url", db_url, cwd=tmp_path).returncode == 0
     run = subprocess.run(
         [sys.executable, "-c", _LOADED_AFTER_EXPORT, db_url, str(tmp_path / "out")],
@@ -115,7 +115,8 @@ def test_an_export_loads_no_more_than_it_needs(tmp_path: Path, db_url: str) -> N
     )  # fmt: skip
     assert run.returncode == 0, run.stderr
     postgres = db_url.startswith("postgresql")
-    assert run.stdout.splitlines()[-1].split() == ["0", str(not postgres), "False"]
+    loaded = ["0", str(not postgres), "False", str(not postgres)]
+    assert run.stdout.splitlines()[-1].split() == loaded
 
 
 def test_a_command_freezes_the_collector_when_it_ends(tmp_path: Path) -> None:

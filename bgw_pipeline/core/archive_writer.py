@@ -19,10 +19,9 @@ import orjson
 from isal import isal_zlib
 
 from bgw_pipeline.core.archive_format import METADATA_MEMBER, build_metadata
-from bgw_pipeline.core.encoded_chunks import encoded_chunks
+from bgw_pipeline.core.encoded_chunks import ArchiveSource, encoded_chunks
 from bgw_pipeline.core.entities import Entity, entities_for, listing_member
 from bgw_pipeline.core.errors import SourceDataError
-from bgw_pipeline.core.snapshot import TableSource
 from bgw_pipeline.core.values import parse_timestamp
 
 ProgressCallback = Callable[[str, int, int], None]
@@ -115,7 +114,7 @@ class ArchiveWriter:
         self._files: dict[str, dict[str, Any]] = {}
         self._counts: dict[str, int] = {}
 
-    def write(self, source: TableSource) -> ArchiveContents:
+    def write(self, source: ArchiveSource) -> ArchiveContents:
         """Write every entity from `source`, then metadata.json; close the ZIP."""
         entities = entities_for(self._include_raw)
         prefetch = getattr(source, "prefetch", None)
@@ -147,7 +146,7 @@ class ArchiveWriter:
         if self._progress is not None:
             self._progress(entity.name, done, total)
 
-    def _write_table_member(self, entity: Entity, source: TableSource) -> None:
+    def _write_table_member(self, entity: Entity, source: ArchiveSource) -> None:
         total = source.count(entity)
         member = _HashingMember(self._zf, entity.member, self._date_time)
         member.write(b'{"' + entity.name.encode() + b'":[')
@@ -170,7 +169,7 @@ class ArchiveWriter:
         self._counts[entity.name] = rows
         self._report(entity, rows, total)
 
-    def _write_row_files(self, entity: Entity, source: TableSource) -> None:
+    def _write_row_files(self, entity: Entity, source: ArchiveSource) -> None:
         total = source.count(entity)
         rows, last_id = 0, ""
         for chunk in encoded_chunks(entity, source):

@@ -43,6 +43,13 @@ class EncodedSource(Protocol):
     def encoded_chunks(self, entity: Entity) -> Iterator[EncodedChunk]: ...
 
 
+class ArchiveSource(Protocol):
+    """What the archive writer reads: row counts, and rows in id order, either encoded
+    already (`EncodedSource`) or as Arrow batches (`batches(entity)`, the reference path)."""
+
+    def count(self, entity: Entity) -> int: ...
+
+
 def chunks_from_batches(
     entity: Entity, batches: Iterable[pa.RecordBatch]
 ) -> Iterator[EncodedChunk]:

@@ -12,16 +12,16 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy.engine import Engine
+from typing import TYPE_CHECKING, Any
 
 from bgw_pipeline.core.archive_format import archive_name
 from bgw_pipeline.core.archive_writer import ArchiveWriter, ProgressCallback
 from bgw_pipeline.core.atomic_files import atomic_new_file, remove_stale_partials
+from bgw_pipeline.core.encoded_chunks import ArchiveSource
 from bgw_pipeline.core.errors import ExportError
-from bgw_pipeline.core.schema import ensure_schema
-from bgw_pipeline.core.snapshot import TableSource, open_snapshot
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class ExportResult:
 
 
 def write_archive_file(
-    source: TableSource,
+    source: ArchiveSource,
     out_dir: Path,
     include_raw_data: bool,
     created_at: datetime | None = None,
@@ -85,6 +85,27 @@ def export_database(
     progress: ProgressCallback | None = None,
 ) -> ExportResult:
     """Export one consistent snapshot of the database to an archive in `out_dir`."""
+    if engine.dialect.name == "postgresql":
+        url = engine.url.render_as_string(hide_password=False)
+        return export_postgres(url, out_dir, include_raw_data, created_at, progress)
+    from bgw_pipeline.core.schema import ensure_schema
+    from bgw_pipeline.core.snapshot import open_snapshot
+
     ensure_schema(engine)
     with open_snapshot(engine) as snapshot:
+        return write_archive_file(snapshot, out_dir, include_raw_data, created_at, progress)
+
+
+def export_postgres(
+    url: str,
+    out_dir: Path,
+    include_raw_data: bool = False,
+    created_at: datetime | None = None,
+    progress: ProgressCallback | None = None,
+) -> ExportResult:
+    """Export one consistent snapshot of the PostgreSQL database at `url` (psycopg only:
+    the server encodes the rows, and SQLAlchemy is never loaded; postgres_export.py)."""
+    from bgw_pipeline.core.postgres_export import open_postgres_snapshot
+
+    with open_postgres_snapshot(url) as snapshot:
         return write_archive_file(snapshot, out_dir, include_raw_data, created_at, progress)

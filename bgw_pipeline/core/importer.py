@@ -197,7 +197,7 @@ def _apply(
             if engine.dialect.name == "postgresql":
                 # Worker connections read this transaction's snapshot, as the dry run's do.
                 snapshot_id = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
-                row_reader = PostgresRowReader(engine, str(snapshot_id))
+                row_reader = PostgresRowReader.for_engine(engine, str(snapshot_id))
             try:
                 loaded = load_rows_in_question(
                     reader, store, DatabaseSnapshot(conn, row_reader=row_reader)

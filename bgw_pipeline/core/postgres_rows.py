@@ -23,7 +23,6 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import psycopg
-from sqlalchemy.engine import Engine
 
 from bgw_pipeline.core.encoded_chunks import EncodedChunk
 from bgw_pipeline.core.entities import Entity
@@ -38,6 +37,7 @@ from bgw_pipeline.core.postgres_slices import (
 
 if TYPE_CHECKING:
     import pyarrow as pa
+    from sqlalchemy.engine import Engine
 
     from bgw_pipeline.core.arrow_rows import ArrowSession
 
@@ -82,18 +82,25 @@ def slice_bounds(rows: int, slice_rows: int) -> list[tuple[str | None, str | Non
 
 
 class PostgresRowReader:
-    """Encoded rows of one exported snapshot, read by worker connections."""
+    """Encoded rows of one exported snapshot, read by worker connections.
+
+    `connect` opens a worker connection: SQLAlchemy's `engine.raw_connection` (see
+    `for_engine`), or psycopg's own (postgres_connect.DirectConnection); `url` is the
+    database's libpq URL, for the ADBC sessions.
+    """
 
     def __init__(
         self,
-        engine: Engine,
+        connect: Callable[[], Any],
+        url: str,
         snapshot_id: str,
         workers: int = WORKERS,
         slice_rows: int | None = None,
     ) -> None:
         if not re.fullmatch(r"[0-9A-Fa-f-]+", snapshot_id):
             raise ValueError(f"unexpected snapshot id {snapshot_id!r}")
-        self._engine = engine
+        self._connect = connect
+        self._url = url
         self._snapshot_id = snapshot_id
         self._workers = workers
         self._slice_rows = slice_rows
@@ -101,9 +108,15 @@ class PostgresRowReader:
         self._workers_by_index: dict[int, SliceWorker] = {}
         self._ahead: tuple[OrderedReads[EncodedChunk], list[str]] | None = None
 
+    @classmethod
+    def for_engine(cls, engine: Engine, snapshot_id: str) -> PostgresRowReader:
+        """Workers on the engine's own connections (its pool, its settings)."""
+        url = engine.url.set(drivername="postgresql").render_as_string(False)
+        return cls(engine.raw_connection, url, snapshot_id)
+
     def _connection(self, index: int) -> Any:
         while len(self._connections) <= index:
-            raw = self._engine.raw_connection()
+            raw = self._connect()
             conn = raw.driver_connection
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             conn.execute(f"SET TRANSACTION SNAPSHOT '{self._snapshot_id}'")
@@ -125,8 +138,7 @@ class PostgresRowReader:
     def _open_arrow(self) -> ArrowSession:
         from bgw_pipeline.core.arrow_rows import ArrowSession  # loads DuckDB, Arrow, ADBC
 
-        url = self._engine.url.set(drivername="postgresql").render_as_string(False)
-        return ArrowSession(url, self._snapshot_id, WORKER_SETTINGS)
+        return ArrowSession(self._url, self._snapshot_id, WORKER_SETTINGS)
 
     def _slices(
         self, entity: Entity, rows: int, table_bytes: int

@@ -8,7 +8,6 @@ compact JSON text, booleans as bool.
 from __future__ import annotations
 
 from datetime import datetime
-from importlib import resources
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,6 +16,7 @@ from sqlalchemy.engine import Dialect, Engine
 
 from bgw_pipeline.core.database import connect
 from bgw_pipeline.core.entities import ALL_ENTITIES, Entity, Kind
+from bgw_pipeline.core.schema_ddl import ddl_statements
 from bgw_pipeline.core.values import (
     canonical_json_text,
     canonical_uuid,
@@ -138,14 +138,6 @@ def table_for(entity: Entity) -> sa.Table:
     return TABLES[entity.name]
 
 
-def _ddl_statements(dialect_name: str) -> list[str]:
-    name = "schema_postgresql.sql" if dialect_name == "postgresql" else "schema_sqlite.sql"
-    text = resources.files("bgw_pipeline.core").joinpath("sql", name).read_text("utf-8")
-    lines = [line.split("--", 1)[0] for line in text.splitlines()]
-    statements = [s.strip() for s in "\n".join(lines).split(";")]
-    return [s for s in statements if s and not s.upper().startswith("PRAGMA")]
-
-
 def ensure_schema(engine: Engine) -> list[str]:
     """Create the BGW tables that are missing, exactly as the spec's DDL; never alter any.
 
@@ -158,6 +150,6 @@ def ensure_schema(engine: Engine) -> list[str]:
         conn.rollback()  # end the inspection's implicit transaction
         if missing:
             with conn.begin():
-                for statement in _ddl_statements(engine.dialect.name):
+                for statement in ddl_statements(engine.dialect.name):
                     conn.exec_driver_sql(statement)
     return missing

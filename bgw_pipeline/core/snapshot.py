@@ -201,7 +201,7 @@ def open_snapshot(
                 conn.exec_driver_sql("SET TRANSACTION READ ONLY")
                 # Worker connections share this exact snapshot (as pg_dump -j does).
                 snapshot_id = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
-                row_reader = PostgresRowReader(engine, str(snapshot_id))
+                row_reader = PostgresRowReader.for_engine(engine, str(snapshot_id))
             snapshot = DatabaseSnapshot(conn, chunk_rows, row_reader)
             # The first read fixes the snapshot (SQLite's BEGIN is deferred); counting
             # every table up front also gives progress totals.

@@ -150,7 +150,7 @@ class _DatabaseBlocks:
         self.rows += chunk.rows
         if self._ids is not None:
             ids = [line[7:43] for line in chunk.data.split(_SEPARATOR)]
-            self._ids.append(pa.array(ids, pa.binary()).cast(pa.string()))
+            self._ids.append(id_array(ids))
         return chunk.data
 
 
@@ -275,5 +275,9 @@ def compare_sorted(
 
 
 def id_array(ids: list[bytes]) -> pa.Array:
-    """Ids (ASCII bytes) as an Arrow string array."""
-    return pa.array(ids, pa.binary()).cast(pa.string())
+    """Ids (ASCII bytes) as an Arrow string array: the binary array's buffers, checked
+    to be UTF-8, not a cast (which loads pyarrow.compute, about 0.07 s of a dry run)."""
+    binary = pa.array(ids, pa.binary())
+    text = pa.Array.from_buffers(pa.string(), len(binary), binary.buffers(), binary.null_count)
+    text.validate(full=True)  # raises on bytes that are not UTF-8
+    return text

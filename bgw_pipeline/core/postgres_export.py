@@ -1,0 +1,101 @@
+"""An export's snapshot of PostgreSQL over psycopg alone: counts and server-encoded rows.
+
+The rows of an export from PostgreSQL are encoded by the server or in DuckDB
+(postgres_rows.py); the process itself only needs connections. This snapshot opens
+them with psycopg (postgres_connect.py), so the export never loads SQLAlchemy, about
+0.2 s of a medium export. Its reads are the same as DatabaseSnapshot's on PostgreSQL:
+one REPEATABLE READ, READ ONLY transaction whose snapshot the worker connections share.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from bgw_pipeline.core.encoded_chunks import EncodedChunk
+from bgw_pipeline.core.entities import ALL_ENTITIES, Entity
+from bgw_pipeline.core.postgres_connect import DirectConnection, connect_postgres, libpq_url
+from bgw_pipeline.core.postgres_rows import PostgresRowReader
+from bgw_pipeline.core.row_json_sql import ident
+from bgw_pipeline.core.schema_ddl import ddl_statements
+
+
+def ensure_postgres_tables(conn: Any) -> list[str]:
+    """Create the BGW tables missing from the connection's schema, as schema.ensure_schema
+    does (the spec's DDL, never altering a table); returns the names created."""
+    with conn.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_catalog.pg_class c "
+            "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')"
+        )
+        existing = {name for (name,) in cursor.fetchall()}
+    conn.rollback()
+    missing = [e.name for e in ALL_ENTITIES if e.name not in existing]
+    if missing:
+        with conn.cursor() as cursor:
+            for statement in ddl_statements("postgresql"):
+                cursor.execute(statement)
+        conn.commit()
+    return missing
+
+
+class PostgresSnapshot:
+    """One exported PostgreSQL snapshot, as the archive writer reads it."""
+
+    def __init__(self, row_reader: PostgresRowReader, counts: dict[str, int]) -> None:
+        self.row_reader = row_reader
+        self._counts = counts
+
+    def count(self, entity: Entity) -> int:
+        """Rows of this entity in the snapshot."""
+        return self._counts[entity.name]
+
+    def prefetch(self, entities: Sequence[Entity]) -> None:
+        """These entities will be read in this order: the workers start reading ahead."""
+        self.row_reader.prefetch([(e, self.count(e)) for e in entities])
+
+    def stop_prefetch(self) -> None:
+        """Stop reading ahead."""
+        self.row_reader.close_reads()
+
+    def encoded_chunks(self, entity: Entity) -> Iterator[EncodedChunk]:
+        """The entity's archive rows in id order, encoded by the server or in DuckDB."""
+        return self.row_reader.chunks(entity, self.count(entity))
+
+
+def _count_all(conn: Any) -> dict[str, int]:
+    counts = ", ".join(f"(SELECT count(*) FROM {ident(e.name)})" for e in ALL_ENTITIES)
+    with conn.cursor() as cursor:
+        cursor.execute(f"SELECT {counts}")
+        row = cursor.fetchone()
+    return {e.name: int(n) for e, n in zip(ALL_ENTITIES, row, strict=True)}
+
+
+@contextmanager
+def open_postgres_snapshot(url: str) -> Iterator[PostgresSnapshot]:
+    """Create the missing BGW tables, then open one consistent read-only snapshot of the
+    database at `url` (a `postgresql://` URL, SQLAlchemy's `+psycopg` form too).
+
+    Raises:
+        DatabaseUnavailableError: the database cannot be reached (worth retrying).
+        ConfigError: the URL is malformed.
+    """
+    conn = connect_postgres(url)
+    row_reader: PostgresRowReader | None = None
+    try:
+        ensure_postgres_tables(conn)
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        snapshot_id = conn.execute("SELECT pg_export_snapshot()").fetchone()
+        # Worker connections share this exact snapshot (as pg_dump -j does).
+        row_reader = PostgresRowReader(
+            lambda: DirectConnection(connect_postgres(url)), libpq_url(url), str(snapshot_id[0])
+        )
+        yield PostgresSnapshot(row_reader, _count_all(conn))
+    finally:
+        try:
+            if row_reader is not None:
+                row_reader.close()
+        finally:
+            conn.close()

@@ -1,0 +1,126 @@
+"""The export's psycopg-only snapshot of PostgreSQL (postgres_export.py, postgres_connect.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from bgw_pipeline.core.database import create_engine
+from bgw_pipeline.core.entities import ALL_ENTITIES
+from bgw_pipeline.core.errors import ConfigError, DatabaseUnavailableError
+from bgw_pipeline.core.export import export_postgres, write_archive_file
+from bgw_pipeline.core.postgres_connect import (
+    connect_postgres,
+    is_postgres_url,
+    libpq_url,
+    redact_postgres_url,
+)
+from bgw_pipeline.core.postgres_export import ensure_postgres_tables, open_postgres_snapshot
+from bgw_pipeline.core.schema import ensure_schema
+from bgw_pipeline.core.snapshot import open_snapshot
+from bgw_pipeline_tests.archive_spec import check_archive_against_spec
+from bgw_pipeline_tests.factories import small_database
+
+CREATED = datetime(2024, 1, 15, 12, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("url", "libpq"),
+    [
+        ("postgresql://u:p@h:5/db", "postgresql://u:p@h:5/db"),
+        ("postgres://u@h/db?sslmode=disable", "postgresql://u@h/db?sslmode=disable"),
+        ("postgresql+psycopg://u:p%40x@h/db", "postgresql://u:p%40x@h/db"),
+        ("PostgreSQL+Psycopg://u@/db?host=/run/postgresql", "postgresql://u@/db?host=/run/postgresql"),
+    ],
+)  # fmt: skip
+def test_sqlalchemy_urls_for_psycopg_become_libpq_urls(url: str, libpq: str) -> None:
+    assert is_postgres_url(url)
+    assert libpq_url(url) == libpq
+
+
+@pytest.mark.parametrize(
+    "url", ["sqlite:///x.db", "postgresql+psycopg2://u@h/db", "mysql://u@h/db", "postgresql:/x"]
+)
+def test_other_urls_are_not_taken(url: str) -> None:
+    assert not is_postgres_url(url)
+    with pytest.raises(ConfigError):
+        libpq_url(url)
+
+
+def test_the_password_is_redacted() -> None:
+    assert redact_postgres_url("postgresql://u:s3cr:et@h:5/db") == "postgresql://u:***@h:5/db"
+    assert redact_postgres_url("postgresql://u@h/db") == "postgresql://u@h/db"
+
+
+def test_an_unreachable_server_is_a_retryable_error_without_the_password() -> None:
+    with pytest.raises(DatabaseUnavailableError) as caught:
+        connect_postgres("postgresql://u:hunter2@127.0.0.1:1/db", connect_timeout=2)
+    assert "hunter2" not in str(caught.value)
+    assert "127.0.0.1:1" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "url", ["postgresql://u:hunter2@127.0.0.1:notaport/db", "postgresql://u:hunter2@h/db?bogus=1"]
+)
+def test_a_malformed_url_is_a_settings_error_without_the_password(url: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        connect_postgres(url)
+    assert "hunter2" not in str(caught.value)
+
+
+def test_missing_tables_are_created_once_and_never_altered(postgres_url: str) -> None:
+    with connect_postgres(postgres_url) as conn:
+        assert ensure_postgres_tables(conn) == [e.name for e in ALL_ENTITIES]
+        conn.execute("ALTER TABLE games ADD COLUMN local_note text")
+        conn.commit()
+        assert ensure_postgres_tables(conn) == []
+        columns = conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'games'"
+        ).fetchall()
+    assert ("local_note",) in columns
+
+
+def test_the_empty_database_exports_a_valid_empty_archive(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    result = export_postgres(postgres_url, tmp_path, include_raw_data=True, created_at=CREATED)
+    rows = check_archive_against_spec(result.path)
+    assert result.counts == dict.fromkeys((e.name for e in ALL_ENTITIES), 0)
+    assert all(not r for r in rows.values())
+
+
+def test_the_same_archive_as_through_sqlalchemy(postgres_url: str, tmp_path: Path) -> None:
+    """Both PostgreSQL snapshots (psycopg alone; SQLAlchemy's, which imports use) give
+    the same bytes: same reads, same snapshot discipline."""
+    engine = create_engine(postgres_url)
+    ensure_schema(engine)
+    counts = small_database(engine)
+    with open_snapshot(engine) as snapshot:
+        through_sqlalchemy = write_archive_file(snapshot, tmp_path / "sa", True, CREATED)
+    engine.dispose()
+    direct = export_postgres(postgres_url, tmp_path / "pg", True, CREATED)
+    assert direct.path.read_bytes() == through_sqlalchemy.path.read_bytes()
+    rows = check_archive_against_spec(direct.path)
+    assert {name: len(rows[name]) for name in counts} == counts
+
+
+def test_the_snapshot_ends_its_connections(postgres_url: str) -> None:
+    """Every connection the export opened is closed when it ends, even after an error."""
+
+    def connections() -> int:
+        with psycopg.connect(libpq_url(postgres_url)) as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ).fetchone()
+        return int(row[0]) if row else -1
+
+    with pytest.raises(RuntimeError, match="stopped"), open_postgres_snapshot(postgres_url) as s:
+        s.prefetch(ALL_ENTITIES)
+        next(iter(s.encoded_chunks(ALL_ENTITIES[0])), None)
+        assert connections() >= 2
+        raise RuntimeError("stopped")
+    assert connections() == 0
