@@ -142,12 +142,16 @@ class ArchiveWriter:
         self._zf.close()
         return ArchiveContents(metadata=metadata, counts=dict(self._counts))
 
+    def _total(self, entity: Entity, source: ArchiveSource) -> int:
+        # Only progress needs the total: a PostgreSQL source counts the rows when asked.
+        return source.count(entity) if self._progress is not None else 0
+
     def _report(self, entity: Entity, done: int, total: int) -> None:
         if self._progress is not None:
             self._progress(entity.name, done, total)
 
     def _write_table_member(self, entity: Entity, source: ArchiveSource) -> None:
-        total = source.count(entity)
+        total = self._total(entity, source)
         member = _HashingMember(self._zf, entity.member, self._date_time)
         member.write(b'{"' + entity.name.encode() + b'":[')
         rows, last_id, reported = 0, None, 0
@@ -170,7 +174,7 @@ class ArchiveWriter:
         self._report(entity, rows, total)
 
     def _write_row_files(self, entity: Entity, source: ArchiveSource) -> None:
-        total = source.count(entity)
+        total = self._total(entity, source)
         rows, last_id = 0, ""
         for chunk in encoded_chunks(entity, source):
             # A JSON row holds no raw newline, so ",\n" only ever separates rows; each row

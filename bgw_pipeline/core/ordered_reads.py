@@ -4,6 +4,7 @@ Worker i runs jobs i, i + n, i + 2n, ... Each job yields its results a piece at 
 (a slice of a table arrives as a stream of blocks); a worker keeps at most `ahead`
 pieces waiting, so memory holds a few pieces however big the jobs are, and the consumer
 takes the pieces in the order the jobs were listed (the order an archive member needs).
+`unordered_results` runs jobs the same way and hands their results back as they finish.
 """
 
 from __future__ import annotations
@@ -94,3 +95,44 @@ class OrderedReads(Generic[T]):
 class _Failure:
     def __init__(self, error: BaseException) -> None:
         self.error = error
+
+
+def unordered_results(
+    connections: Sequence[Any], jobs: Sequence[Callable[[Any], T]]
+) -> Iterator[T]:
+    """Each job's result, worker i running jobs i, i + n, ... on connection i, in the order
+    they finish (a few at most wait in memory); the first failure is raised at the end."""
+    workers = len(connections)
+    results: queue.Queue[Any] = queue.Queue(2 * workers)
+    done = object()
+
+    def work(index: int) -> None:
+        try:
+            for job in jobs[index::workers]:
+                results.put(job(connections[index]))
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, re-raised there
+            results.put(exc)
+        finally:
+            results.put(done)
+
+    threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(workers)]
+    for thread in threads:
+        thread.start()
+    finished, failure = 0, None
+    try:
+        while finished < workers:
+            item = results.get()
+            if item is done:
+                finished += 1
+            elif isinstance(item, BaseException):
+                failure = failure or item
+            elif failure is None:
+                yield item
+    finally:
+        while any(t.is_alive() for t in threads):
+            with contextlib.suppress(queue.Empty):
+                results.get(timeout=0.05)
+        for thread in threads:
+            thread.join()
+    if failure is not None:
+        raise failure

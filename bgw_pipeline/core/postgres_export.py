@@ -44,17 +44,24 @@ def ensure_postgres_tables(conn: Any) -> list[str]:
 class PostgresSnapshot:
     """One exported PostgreSQL snapshot, as the archive writer reads it."""
 
-    def __init__(self, row_reader: PostgresRowReader, counts: dict[str, int]) -> None:
+    def __init__(self, conn: Any, row_reader: PostgresRowReader) -> None:
+        self._conn = conn
         self.row_reader = row_reader
-        self._counts = counts
+        self._counts: dict[str, int] = {}
 
     def count(self, entity: Entity) -> int:
-        """Rows of this entity in the snapshot."""
+        """Rows of this entity in the snapshot, counted when first asked (for progress)."""
+        if entity.name not in self._counts:
+            with self._conn.cursor() as cursor:
+                cursor.execute(f"SELECT count(*) FROM {ident(entity.name)}")
+                (rows,) = cursor.fetchone()
+            self._counts[entity.name] = int(rows)
         return self._counts[entity.name]
 
     def prefetch(self, entities: Sequence[Entity]) -> None:
-        """These entities will be read in this order: the workers start reading ahead."""
-        self.row_reader.prefetch([(e, self.count(e)) for e in entities])
+        """These entities will be read in this order: the workers start reading ahead,
+        in slices sized by the planner's estimates (no count: 0.17 s of an L export)."""
+        self.row_reader.prefetch([(e, None) for e in entities])
 
     def stop_prefetch(self) -> None:
         """Stop reading ahead."""
@@ -63,14 +70,6 @@ class PostgresSnapshot:
     def encoded_chunks(self, entity: Entity) -> Iterator[EncodedChunk]:
         """The entity's archive rows in id order, encoded by the server or in DuckDB."""
         return self.row_reader.chunks(entity, self.count(entity))
-
-
-def _count_all(conn: Any) -> dict[str, int]:
-    counts = ", ".join(f"(SELECT count(*) FROM {ident(e.name)})" for e in ALL_ENTITIES)
-    with conn.cursor() as cursor:
-        cursor.execute(f"SELECT {counts}")
-        row = cursor.fetchone()
-    return {e.name: int(n) for e, n in zip(ALL_ENTITIES, row, strict=True)}
 
 
 @contextmanager
@@ -92,7 +91,7 @@ def open_postgres_snapshot(url: str) -> Iterator[PostgresSnapshot]:
         row_reader = PostgresRowReader(
             lambda: DirectConnection(connect_postgres(url)), libpq_url(url), str(snapshot_id[0])
         )
-        yield PostgresSnapshot(row_reader, _count_all(conn))
+        yield PostgresSnapshot(conn, row_reader)
     finally:
         try:
             if row_reader is not None:

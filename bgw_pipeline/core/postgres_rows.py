@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-import queue
 import re
-import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
@@ -26,7 +24,7 @@ import psycopg
 
 from bgw_pipeline.core.encoded_chunks import EncodedChunk
 from bgw_pipeline.core.entities import Entity
-from bgw_pipeline.core.ordered_reads import OrderedReads
+from bgw_pipeline.core.ordered_reads import OrderedReads, unordered_results
 from bgw_pipeline.core.postgres_slices import (
     SliceWorker,
     encodes_in_duckdb,
@@ -34,6 +32,7 @@ from bgw_pipeline.core.postgres_slices import (
     read_slice,
     timestamp_refusal,
 )
+from bgw_pipeline.core.row_json_sql import ident
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -156,13 +155,26 @@ class PostgresRowReader:
             for low, high in slice_bounds(rows, slice_rows)
         ]
 
-    def _table_bytes(self, entities: Sequence[Entity]) -> list[int]:
+    def _table_sizes(self, entities: Sequence[Entity]) -> list[tuple[int, int | None]]:
+        """(bytes, estimated rows) of each table. The estimate is the planner's: rows per
+        page at the last ANALYZE times the pages the table has now; None for a table never
+        analyzed, or analyzed empty (the count is taken then)."""
         with self._connection(0).cursor() as cursor:
             cursor.execute(
-                "SELECT pg_table_size(t::regclass) FROM unnest(%s::text[]) t",
-                ([f'"{e.name}"' for e in entities],),
+                "SELECT pg_table_size(c.oid), CASE WHEN c.reltuples > 0 AND c.relpages > 0 "
+                "THEN ceil(c.reltuples / c.relpages * pg_relation_size(c.oid) "
+                "/ current_setting('block_size')::bigint)::bigint END "
+                "FROM unnest(%s::text[]) WITH ORDINALITY AS t(name, n) "
+                "JOIN pg_catalog.pg_class c ON c.oid = t.name::regclass ORDER BY t.n",
+                ([ident(e.name) for e in entities],),
             )
-            return [int(size) for (size,) in cursor.fetchall()]
+            return [(int(size), None if rows is None else int(rows)) for size, rows in cursor]
+
+    def _count(self, entity: Entity) -> int:
+        with self._connection(0).cursor() as cursor:
+            cursor.execute(f"SELECT count(*) FROM {ident(entity.name)}")
+            (rows,) = cursor.fetchone()
+        return int(rows)
 
     def _reads(
         self, jobs: Sequence[Callable[[Any], Iterator[EncodedChunk]]]
@@ -170,15 +182,18 @@ class PostgresRowReader:
         workers = [self._worker(i) for i in range(min(self._workers, len(jobs)))]
         return OrderedReads(workers, jobs, QUEUED_BLOCKS)
 
-    def prefetch(self, plan: Sequence[tuple[Entity, int]]) -> None:
+    def prefetch(self, plan: Sequence[tuple[Entity, int | None]]) -> None:
         """Read these entities' slices (entity, rows) in this order, ahead of `chunks`:
         the workers go on to the next table while this process compresses the last
-        blocks of the one before."""
+        blocks of the one before. Rows only size the slices: None takes the planner's
+        estimate instead of counting (a count of L's price history costs 0.08 s)."""
         self.close_reads()
         entities = [entity for entity, _ in plan]
-        sizes = self._table_bytes(entities)
+        sizes = self._table_sizes(entities)
         jobs, owners = [], []
-        for (entity, rows), size in zip(plan, sizes, strict=True):
+        for (entity, rows), (size, estimate) in zip(plan, sizes, strict=True):
+            if rows is None:
+                rows = estimate if estimate is not None else self._count(entity)
             slices = self._slices(entity, rows, size)
             jobs.extend(slices)
             owners.extend([entity.name] * len(slices))
@@ -201,7 +216,7 @@ class PostgresRowReader:
                         self.close_reads()
                 return
             self.close_reads()  # asked for something else: the plan no longer holds
-        reads = self._reads(self._slices(entity, rows, self._table_bytes([entity])[0]))
+        reads = self._reads(self._slices(entity, rows, self._table_sizes([entity])[0][0]))
         try:
             for chunk in reads:
                 if chunk.rows:
@@ -262,40 +277,7 @@ class PostgresRowReader:
         """Run each job with a worker connection, the workers in parallel; results as they
         come (a few at most wait in memory)."""
         workers = max(1, min(self._workers, len(jobs)))
-        conns = [self._connection(i) for i in range(workers)]
-        results: queue.Queue[Any] = queue.Queue(2 * workers)
-        done = object()
-
-        def work(index: int) -> None:
-            try:
-                for job in jobs[index::workers]:
-                    results.put(job(conns[index]))
-            except BaseException as exc:  # noqa: BLE001 - handed to the consumer, re-raised there
-                results.put(exc)
-            finally:
-                results.put(done)
-
-        threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(workers)]
-        for thread in threads:
-            thread.start()
-        finished, failure = 0, None
-        try:
-            while finished < workers:
-                item = results.get()
-                if item is done:
-                    finished += 1
-                elif isinstance(item, BaseException):
-                    failure = failure or item
-                elif failure is None:
-                    yield item
-        finally:
-            while any(t.is_alive() for t in threads):
-                with contextlib.suppress(queue.Empty):
-                    results.get(timeout=0.05)
-            for thread in threads:
-                thread.join()
-        if failure is not None:
-            raise failure
+        return unordered_results([self._connection(i) for i in range(workers)], jobs)
 
     def close(self) -> None:
         """End the workers' transactions and give their connections back."""

@@ -153,8 +153,8 @@ class DatabaseSnapshot:
 
     def prefetch(self, entities: Sequence[Entity]) -> None:
         """These entities will be read in this order: start reading ahead (PostgreSQL)."""
-        if self._row_reader is not None:
-            self._row_reader.prefetch([(e, self.count(e)) for e in entities])
+        if self._row_reader is not None:  # the slices are sized by the planner's estimates
+            self._row_reader.prefetch([(e, None) for e in entities])
 
     def stop_prefetch(self) -> None:
         """Stop reading ahead; the worker connections are free for other queries."""
@@ -203,10 +203,12 @@ def open_snapshot(
                 snapshot_id = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
                 row_reader = PostgresRowReader.for_engine(engine, str(snapshot_id))
             snapshot = DatabaseSnapshot(conn, chunk_rows, row_reader)
-            # The first read fixes the snapshot (SQLite's BEGIN is deferred); counting
-            # every table up front also gives progress totals.
-            for entity in ALL_ENTITIES:
-                snapshot.count(entity)
+            if row_reader is None:
+                # The first read fixes the snapshot (SQLite's BEGIN is deferred); counting
+                # every table up front also gives progress totals. On PostgreSQL
+                # pg_export_snapshot() has fixed it: tables are counted when asked.
+                for entity in ALL_ENTITIES:
+                    snapshot.count(entity)
             try:
                 yield snapshot
             finally:

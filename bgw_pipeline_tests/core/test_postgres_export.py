@@ -8,8 +8,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from bgw_pipeline.core import postgres_rows
 from bgw_pipeline.core.database import create_engine
-from bgw_pipeline.core.entities import ALL_ENTITIES
+from bgw_pipeline.core.demo_data import fill_demo_database
+from bgw_pipeline.core.entities import ALL_ENTITIES, PRICE_HISTORY
 from bgw_pipeline.core.errors import ConfigError, DatabaseUnavailableError
 from bgw_pipeline.core.export import export_postgres, write_archive_file
 from bgw_pipeline.core.postgres_connect import (
@@ -124,3 +126,60 @@ def test_the_snapshot_ends_its_connections(postgres_url: str) -> None:
         assert connections() >= 2
         raise RuntimeError("stopped")
     assert connections() == 0
+
+
+def _estimated_prices(url: str) -> int | None:
+    with open_postgres_snapshot(url) as snapshot:
+        return snapshot.row_reader._table_sizes([PRICE_HISTORY])[0][1]
+
+
+def _analyze(url: str) -> None:
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        conn.execute("ANALYZE")
+
+
+def test_slices_sized_by_estimates_or_by_counts_give_the_same_archive(
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The planner's estimates only size the slices: a database never analyzed (counted),
+    analyzed (estimated), and grown tenfold since its last ANALYZE (estimate scaled by
+    its pages now) all give every row, in the same bytes as one big slice."""
+    monkeypatch.setattr(postgres_rows, "SLICE_BYTES", 64 * 1024)  # many slices
+    engine = create_engine(postgres_url)
+    ensure_schema(engine)
+    with psycopg.connect(libpq_url(postgres_url), autocommit=True) as conn:
+        # Autovacuum must not analyze the table behind the test's back.
+        conn.execute("ALTER TABLE price_history SET (autovacuum_enabled = false)")
+    fill_demo_database(engine, scale=0.1, seed=3)
+    assert _estimated_prices(postgres_url) is None  # never analyzed: counted
+    never = export_postgres(postgres_url, tmp_path / "never", True, CREATED).path.read_bytes()
+    _analyze(postgres_url)
+    assert _estimated_prices(postgres_url) == 1542
+    analyzed = export_postgres(postgres_url, tmp_path / "analyzed", True, CREATED)
+    with psycopg.connect(libpq_url(postgres_url), autocommit=True) as conn:
+        conn.execute(  # ten times the price rows, the statistics now stale
+            "INSERT INTO price_history SELECT gen_random_uuid(), game_id, store, price, "
+            "previous_price, discount_pct, url, recorded_at + n * interval '1 minute' "
+            "FROM price_history, generate_series(1, 10) AS n"
+        )
+    estimate = _estimated_prices(postgres_url)
+    grown = export_postgres(postgres_url, tmp_path / "grown", True, CREATED)
+    monkeypatch.setattr(postgres_rows, "SLICE_BYTES", 1 << 40)  # one slice a table
+    whole = export_postgres(postgres_url, tmp_path / "whole", True, CREATED)
+    engine.dispose()
+    assert analyzed.path.read_bytes() == never
+    assert estimate is not None and 10_000 < estimate < 25_000  # 16,962 rows now
+    assert grown.counts["price_history"] == 1542 * 11
+    assert grown.path.read_bytes() == whole.path.read_bytes()
+
+
+def test_a_table_analyzed_empty_is_counted(postgres_url: str, tmp_path: Path) -> None:
+    """An estimate of zero rows would put a filled table in one slice of huge groups."""
+    engine = create_engine(postgres_url)
+    ensure_schema(engine)
+    _analyze(postgres_url)
+    counts = small_database(engine)
+    assert _estimated_prices(postgres_url) is None
+    engine.dispose()
+    result = export_postgres(postgres_url, tmp_path, True, CREATED)
+    assert result.counts["price_history"] == counts["price_history"]
