@@ -2,8 +2,10 @@
 
 Worker i runs jobs i, i + n, i + 2n, ... Each job yields its results a piece at a time
 (a slice of a table arrives as a stream of blocks); a worker keeps at most `ahead`
-pieces waiting, so memory holds a few pieces however big the jobs are, and the consumer
-takes the pieces in the order the jobs were listed (the order an archive member needs).
+pieces waiting, or more while they fit in `ahead_bytes`, so memory stays bounded however
+big the jobs are, and the consumer takes the pieces in the order the jobs were listed
+(the order an archive member needs). The byte allowance lets a worker whose job is next
+but one read a whole medium table ahead while the consumer still waits on the other.
 `unordered_results` runs jobs the same way and hands their results back as they finish.
 """
 
@@ -19,6 +21,33 @@ T = TypeVar("T")
 _END = object()  # after the last piece of a job
 
 
+class _Allowance:
+    """What one worker may hold unread: `pieces` of any size, or more while they fit in
+    `limit` bytes together."""
+
+    def __init__(self, pieces: int, limit: int) -> None:
+        self._pieces, self._limit = pieces, limit
+        self._held = self._bytes = 0
+        self._changed = threading.Condition()
+
+    def take(self, size: int, stop: threading.Event) -> None:
+        """Wait until a piece of `size` bytes fits (or `stop` is set), then hold it."""
+        with self._changed:
+            while not stop.is_set() and not (
+                self._held < self._pieces or self._bytes + size <= self._limit
+            ):
+                self._changed.wait(0.05)
+            self._held += 1
+            self._bytes += size
+
+    def give(self, size: int) -> None:
+        """The consumer took a piece of `size` bytes."""
+        with self._changed:
+            self._held -= 1
+            self._bytes -= size
+            self._changed.notify_all()
+
+
 class OrderedReads(Generic[T]):
     """The pieces of `jobs` (each called with a connection) in job order, read ahead."""
 
@@ -27,10 +56,15 @@ class OrderedReads(Generic[T]):
         connections: Sequence[Any],
         jobs: Sequence[Callable[[Any], Iterable[T]]],
         ahead: int = 4,
+        ahead_bytes: int = 0,
+        size: Callable[[T], int] | None = None,
     ) -> None:
         self._jobs = jobs
         self._workers = max(1, min(len(connections), len(jobs)))
-        self._handoffs: list[queue.Queue[Any]] = [queue.Queue(ahead) for _ in range(self._workers)]
+        self._handoffs: list[queue.Queue[Any]] = [queue.Queue() for _ in range(self._workers)]
+        self._size = size or (lambda _piece: 0)
+        limit = ahead_bytes if size is not None else 0
+        self._allowances = [_Allowance(ahead, limit) for _ in range(self._workers)]
         self._stop = threading.Event()
         self._position = 0
         self._threads = [
@@ -43,13 +77,14 @@ class OrderedReads(Generic[T]):
             thread.start()
 
     def _work(self, index: int, connection: Any) -> None:
-        handoff = self._handoffs[index]
+        handoff, allowance = self._handoffs[index], self._allowances[index]
         try:
             for job in self._jobs[index :: self._workers]:
                 pieces = iter(job(connection))
                 # Leaving a job early closes its generator, which ends its query cleanly.
                 with contextlib.closing(pieces):  # type: ignore[type-var]
                     for piece in pieces:
+                        allowance.take(self._size(piece), self._stop)
                         if self._stop.is_set():
                             return
                         handoff.put(piece)
@@ -67,15 +102,16 @@ class OrderedReads(Generic[T]):
         counts as taken from this call on."""
         if not self.remaining:
             raise IndexError("no jobs left")
-        handoff = self._handoffs[self._position % self._workers]
+        worker = self._position % self._workers
         self._position += 1
-        return self._pieces(handoff)
+        return self._pieces(self._handoffs[worker], self._allowances[worker])
 
-    def _pieces(self, handoff: queue.Queue[Any]) -> Iterator[T]:
+    def _pieces(self, handoff: queue.Queue[Any], allowance: _Allowance) -> Iterator[T]:
         while (item := handoff.get()) is not _END:
             if isinstance(item, _Failure):
                 self.close()
                 raise item.error
+            allowance.give(self._size(item))
             yield item
 
     def __iter__(self) -> Iterator[T]:
@@ -83,12 +119,10 @@ class OrderedReads(Generic[T]):
             yield from self.next_job()
 
     def close(self) -> None:
-        """Stop the workers (after their current piece) and wait for them."""
+        """Stop the workers (after their current piece) and wait for them; a worker
+        waiting for room sees the stop within 0.05 s."""
         self._stop.set()
-        for thread, handoff in zip(self._threads, self._handoffs, strict=True):
-            while thread.is_alive():  # unblock a worker waiting on a full queue
-                with contextlib.suppress(queue.Empty):
-                    handoff.get(timeout=0.05)
+        for thread in self._threads:
             thread.join()
 
 

@@ -53,7 +53,11 @@ ARROW_MIN_ROWS = 200_000
 # same sort memory holds twice the rows, so the table is scanned half as many times
 # (price history at L: 1.99 s of server time in 9 slices, 1.55 s in 4).
 ARROW_SLICE_SCALE = 2
-QUEUED_BLOCKS = 8  # per worker: bounds this process's memory to a few blocks
+QUEUED_BLOCKS = 8  # per worker, at least: bounds this process's memory to a few blocks
+# ... or more, while they fit in this many bytes. A table of M is one slice, so one worker
+# reads it; with 8 blocks (1.2 MB of price history) the other stopped early in the table
+# it reads ahead and its query waited, where now it reads a whole medium table.
+READ_AHEAD_BYTES = 32 * 1024 * 1024
 # Per worker transaction: sort each slice in memory (a 48 MB slice needs about 100 MB) and
 # never walk the id index (see the module's docstring); the two workers are the parallelism.
 WORKER_SETTINGS = (
@@ -180,7 +184,9 @@ class PostgresRowReader:
         self, jobs: Sequence[Callable[[Any], Iterator[EncodedChunk]]]
     ) -> OrderedReads[EncodedChunk]:
         workers = [self._worker(i) for i in range(min(self._workers, len(jobs)))]
-        return OrderedReads(workers, jobs, QUEUED_BLOCKS)
+        return OrderedReads(
+            workers, jobs, QUEUED_BLOCKS, READ_AHEAD_BYTES, lambda chunk: len(chunk.data)
+        )
 
     def prefetch(self, plan: Sequence[tuple[Entity, int | None]]) -> None:
         """Read these entities' slices (entity, rows) in this order, ahead of `chunks`:

@@ -300,6 +300,7 @@ def test_reads_stopped_in_mid_query_leave_the_workers_usable(
         monkeypatch.setattr(arrow_rows, "BATCH_BYTES", 64 << 10)
         monkeypatch.setattr(arrow_rows, "CHUNK_ROWS", 1)
     monkeypatch.setattr(postgres_rows, "QUEUED_BLOCKS", 1)
+    monkeypatch.setattr(postgres_rows, "READ_AHEAD_BYTES", 0)
     engine = create_engine(postgres_url)
     fill_demo_database(engine, scale=2, seed=5)  # more than the socket buffers hold
     with open_snapshot(engine) as snapshot:
