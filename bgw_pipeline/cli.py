@@ -88,27 +88,41 @@ def _limits(settings: Settings) -> ArchiveLimits:
     return ArchiveLimits(max_archive_bytes=settings.max_import_mb * 1024 * 1024)
 
 
-def _cmd_import(args: argparse.Namespace, settings: Settings) -> int:
-    from bgw_pipeline.core.arrow_tables import arrow_without_pandas
+def _arrow_without_pandas() -> None:
+    from bgw_pipeline.core.arrow_tables import arrow_without_pandas  # loads pyarrow
 
     arrow_without_pandas()
-    from bgw_pipeline.core.database import create_engine
-    from bgw_pipeline.core.importer import ImportOptions, run_import
+
+
+def _cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    from bgw_pipeline.core.archive_source import archive_source
+    from bgw_pipeline.core.importer import ImportOptions, import_postgres
+    from bgw_pipeline.core.postgres_connect import is_postgres_url
 
     options = ImportOptions(
         dry_run=not args.apply,
         on_error=args.on_error,
         limits=_limits(settings),
     )
-    engine = create_engine(args.url or settings.database_url)
-    try:
-        from bgw_pipeline.core.archive_source import archive_source
+    url = args.url or settings.database_url
+    s3 = _s3(settings) if args.file.startswith("s3://") else None
+    with archive_source(args.file, s3) as local:
+        if is_postgres_url(url):
+            # psycopg alone: SQLAlchemy is never loaded, and the database is read while
+            # DuckDB and Arrow load (importer.py).
+            report = import_postgres(
+                url, local, _import_folders(settings), options, _arrow_without_pandas
+            )
+        else:
+            from bgw_pipeline.core.database import create_engine
+            from bgw_pipeline.core.importer import run_import
 
-        s3 = _s3(settings) if args.file.startswith("s3://") else None
-        with archive_source(args.file, s3) as local:
-            report = run_import(engine, local, _import_folders(settings), options)
-    finally:
-        engine.dispose()
+            _arrow_without_pandas()
+            engine = create_engine(url)
+            try:
+                report = run_import(engine, local, _import_folders(settings), options)
+            finally:
+                engine.dispose()
     print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
     for line in report.change_lines():
         print(f"  {line}", file=sys.stderr)

@@ -119,6 +119,31 @@ def test_an_export_loads_no_more_than_it_needs(tmp_path: Path, db_url: str) -> N
     assert run.stdout.splitlines()[-1].split() == loaded
 
 
+_LOADED_AFTER_IMPORT = """
+import sys
+from bgw_pipeline.cli import main
+status = main(["import", sys.argv[2], "--url", sys.argv[1], *sys.argv[3:]])
+print(status, "sqlalchemy" in sys.modules, "pandas" in sys.modules)
+"""
+
+
+def test_an_import_loads_no_more_than_it_needs(tmp_path: Path, db_url: str) -> None:
+    """A dry run and an apply into PostgreSQL go over psycopg alone: SQLAlchemy is never
+    loaded (SQLite needs it); pandas is loaded by neither."""
+    assert _bgw("demo-db", "--scale", "0.02", "--url", db_url, cwd=tmp_path).returncode == 0
+    assert _bgw("export", "--url", db_url, "--out", "out", cwd=tmp_path).returncode == 0
+    (archive,) = (tmp_path / "out").glob("bgw_backup_*.zip")
+    postgres = db_url.startswith("postgresql")
+    for apply in ([], ["--apply"]):
+        run = subprocess.run(
+            [sys.executable, "-c", _LOADED_AFTER_IMPORT, db_url, str(archive), *apply],
+            cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert run.returncode == 0, run.stderr
+        assert run.stdout.splitlines()[-1].split() == ["0", str(not postgres), "False"], apply
+        assert ("applied: 0 rows written" if apply else "dry run: 0 rows") in run.stderr
+
+
 def test_a_command_freezes_the_collector_when_it_ends(tmp_path: Path) -> None:
     """Interpreter shutdown then skips its last walk over every object (a tenth of a
     second); the command has closed its files and connections by then."""

@@ -35,10 +35,7 @@ from bgw_pipeline.core.archive_safety import (
     check_member_name,
 )
 from bgw_pipeline.core.archive_verification import VerificationReport, verify_members
-from bgw_pipeline.core.entities import (
-    ENTITIES_BY_NAME,
-    Entity,
-)
+from bgw_pipeline.core.entities import CORE_ENTITIES, ENTITIES_BY_NAME, RAW_ENTITIES, Entity
 from bgw_pipeline.core.errors import (
     ArchiveError,
     ArchiveTooLargeError,
@@ -90,6 +87,12 @@ class ArchiveReader:
 
     def member_names(self) -> list[str]:
         return list(self._infos)
+
+    def entities(self) -> tuple[Entity, ...]:
+        """What an import of this archive reads: the core entities, and the raw ones
+        that have members here."""
+        raw = tuple(e for e in RAW_ENTITIES if any(n.startswith(e.member) for n in self._infos))
+        return CORE_ENTITIES + raw
 
     def require_compatible(self) -> None:
         compatible, _match, warnings = self.compatibility

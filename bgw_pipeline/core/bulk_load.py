@@ -12,15 +12,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-import sqlalchemy as sa
 from psycopg import sql
 
 from bgw_pipeline.core.arrow_tables import arrow_schema
 from bgw_pipeline.core.entities import Entity, Kind
 from bgw_pipeline.core.values import format_sqlite_timestamp
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -138,6 +140,8 @@ def _insert_postgres(
 def _write(
     conn: sa.Connection, entity: Entity, batches: Iterable[pa.RecordBatch], upsert: bool
 ) -> int:
+    import sqlalchemy as sa  # only here: an import over psycopg alone never loads it
+
     loaders = {"postgresql": _insert_postgres, "sqlite": _insert_sqlite}
     if conn.dialect.name not in loaders:
         raise ValueError(f"bulk insert supports SQLite and PostgreSQL, not {conn.dialect.name}")
@@ -191,3 +195,9 @@ def upsert_batches(conn: sa.Connection, entity: Entity, batches: Iterable[pa.Rec
     This is the import's write-back: new and updated rows in one pass per table.
     """
     return _write(conn, entity, batches, upsert=True)
+
+
+def upsert_postgres(driver: Any, entity: Entity, batches: Iterable[pa.RecordBatch]) -> int:
+    """`upsert_batches` on a psycopg connection, inside its open transaction: the write of
+    an import over psycopg alone (postgres_snapshot.py). Errors are psycopg's own."""
+    return _insert_postgres(driver, entity, _checked(entity, batches), upsert=True)

@@ -104,8 +104,8 @@ def export_postgres(
     progress: ProgressCallback | None = None,
 ) -> ExportResult:
     """Export one consistent snapshot of the PostgreSQL database at `url` (psycopg only:
-    the server encodes the rows, and SQLAlchemy is never loaded; postgres_export.py)."""
-    from bgw_pipeline.core.postgres_export import open_postgres_snapshot
+    the server encodes the rows, and SQLAlchemy is never loaded; postgres_snapshot.py)."""
+    from bgw_pipeline.core.postgres_snapshot import open_postgres_snapshot
 
     with open_postgres_snapshot(url) as snapshot:
         return write_archive_file(snapshot, out_dir, include_raw_data, created_at, progress)

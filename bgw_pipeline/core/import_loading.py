@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
@@ -19,15 +19,17 @@ from bgw_pipeline.core.archive_keys import EventDays, load_archive_keys, texts_i
 from bgw_pipeline.core.archive_lines import parse_lines
 from bgw_pipeline.core.archive_reader import ArchiveReader
 from bgw_pipeline.core.diff_store import DiffStore
-from bgw_pipeline.core.entities import CORE_ENTITIES, EVENTS, GAMES, RAW_ENTITIES, Entity
+from bgw_pipeline.core.entities import EVENTS, GAMES, Entity
 from bgw_pipeline.core.errors import ArchiveError, ChecksumMismatchError
 from bgw_pipeline.core.first_pass import load_keys_side_by_side, require_verified
 from bgw_pipeline.core.in_order_pass import check_count, compare_in_order, load_compared_keys
 from bgw_pipeline.core.natural_keys import NaturalKeyRows
 from bgw_pipeline.core.row_keys import database_key_batches, looks_up_natural_keys
 from bgw_pipeline.core.row_validation import iter_validated
-from bgw_pipeline.core.snapshot import DatabaseSnapshot
 from bgw_pipeline.core.sorted_compare import ComparedEntity, id_array
+
+if TYPE_CHECKING:
+    from bgw_pipeline.core.snapshot import DatabaseSnapshot
 
 # Below this, starting a second interpreter costs more than the overlap saves.
 SEPARATE_PROCESS_BYTES = 32 * 1024 * 1024
@@ -49,12 +51,6 @@ class LoadedArchive:
     natural_key_rows: NaturalKeyRows | None = None
     # Entities whose member was walked beside the database in id order (not hashed).
     compared: dict[str, ComparedEntity] = field(default_factory=dict)
-
-
-def _archive_entities(reader: ArchiveReader) -> tuple[Entity, ...]:
-    names = set(reader.member_names())
-    raw = tuple(e for e in RAW_ENTITIES if any(n.startswith(e.member) for n in names))
-    return CORE_ENTITIES + raw
 
 
 def _check_archive_keys(reader: ArchiveReader, store: DiffStore, entity: Entity, rows: int) -> None:
@@ -110,27 +106,37 @@ def _hash_rest(
     return days
 
 
-def _load_keys(reader: ArchiveReader, store: DiffStore, source: DatabaseSnapshot) -> LoadedArchive:
-    """Both sides' keys. Members that can be are compared in id order with the database;
-    the rest are hashed. A big archive is verified on the same reads (first_pass.py)."""
-    entities = _archive_entities(reader)
+def _load_keys(
+    reader: ArchiveReader,
+    store: DiffStore,
+    source: DatabaseSnapshot,
+    loaded: LoadedArchive,
+) -> None:
+    """Both sides' keys. Members that can be are compared in id order with the database,
+    and their rows in question loaded at once, while the workers read the next tables
+    ahead; the rest are hashed. A big archive is verified on the same reads
+    (first_pass.py)."""
+    entities = loaded.entities
     verifying = verifies_while_hashing(reader)
     reader.collect_digests = verifying
     days = EventDays()
+
+    def compared_one(entity: Entity, found: ComparedEntity) -> None:
+        loaded.compared[entity.name] = found
+        load_compared_keys(store, entity.name, found)
+        _load_entity(reader, store, source, loaded, entity)
+
     try:
-        compared = compare_in_order(reader, source, entities, days)
-        for name, found in compared.items():
-            load_compared_keys(store, name, found)
-        rest = tuple(e for e in entities if e.name not in compared)
-        games = GAMES.name not in compared
-        days = _hash_rest(reader, store, source, rest, days, games, verifying)
+        compare_in_order(reader, source, entities, days, compared_one)
+        rest = tuple(e for e in entities if e.name not in loaded.compared)
+        games = GAMES.name not in loaded.compared
+        loaded.days = _hash_rest(reader, store, source, rest, days, games, verifying)
     except ChecksumMismatchError:
         raise
     except ArchiveError:
         if verifying:  # a changed member says so first: its checksum, not the symptom
             require_verified(reader)
         raise
-    return LoadedArchive(entities, list(reader.version_warnings), days=days, compared=compared)
 
 
 def _rows_in_question(
@@ -205,41 +211,55 @@ def load_rows_in_question(
     Fills `arc_` (valid archive rows in question) and `db_` (the database's version of
     those rows); `ak_` and `dbk_` are loaded already.
     """
-    loaded = _load_keys(reader, store, source)
+    loaded = LoadedArchive(reader.entities(), list(reader.version_warnings))
     if looks_up_natural_keys(source):
         loaded.natural_key_rows = source.rows_by_natural_keys
+    _load_keys(reader, store, source, loaded)
     for entity in loaded.entities:
-        name = entity.name
-        total, unknown_ids, open_rows = _open_rows(store, name, loaded.compared.get(name))
-        loaded.unchanged[name] = total - unknown_ids - open_rows
-        loaded.unknown_ids[name] = unknown_ids
-        wanted = None
-        if loaded.unchanged[name]:
-            wanted = {r[0] for r in store.con.execute(f"SELECT id FROM open_{name}").fetchall()}
-        rejected: list[str] = []
-        unknown: set[str] = set()
-        # Every row unchanged: nothing to parse, the member need not be read again.
-        nothing_open = not open_rows and not unknown_ids
-        batches = (
-            iter(())
-            if nothing_open
-            else _valid_batches(reader, entity, wanted, loaded, unknown, rejected)
-        )
-        store.load(f"arc_{name}", entity, batches)
-        duplicate = store.con.execute(
-            f"SELECT id FROM arc_{name} GROUP BY id HAVING count(*) > 1 ORDER BY id LIMIT 1"
-        ).fetchall()
-        if duplicate:
-            raise ArchiveError(f"{entity.member}: id {duplicate[0][0]} occurs more than once")
-        if unknown:
-            loaded.warnings.append(f"{name}: ignored unknown columns: {', '.join(sorted(unknown))}")
-        loaded.errors.extend(rejected)
-        loaded.error_counts[name] = len(rejected)
-        existing = [
-            r[0]
-            for r in store.con.execute(
-                f"SELECT a.id FROM arc_{name} a JOIN dbk_{name} d USING (id) ORDER BY a.id"
-            ).fetchall()
-        ]
-        store.load(f"db_{name}", entity, source.rows_by_ids(entity, existing))
+        if entity.name not in loaded.compared:
+            _load_entity(reader, store, source, loaded, entity)
     return loaded
+
+
+def _load_entity(
+    reader: ArchiveReader,
+    store: DiffStore,
+    source: DatabaseSnapshot,
+    loaded: LoadedArchive,
+    entity: Entity,
+) -> None:
+    """`arc_` and `db_` of one entity whose keys are loaded: its rows in question parsed
+    and validated, and the database's version of those it has."""
+    name = entity.name
+    total, unknown_ids, open_rows = _open_rows(store, name, loaded.compared.get(name))
+    loaded.unchanged[name] = total - unknown_ids - open_rows
+    loaded.unknown_ids[name] = unknown_ids
+    wanted = None
+    if loaded.unchanged[name]:
+        wanted = {r[0] for r in store.con.execute(f"SELECT id FROM open_{name}").fetchall()}
+    rejected: list[str] = []
+    unknown: set[str] = set()
+    # Every row unchanged: nothing to parse, the member need not be read again.
+    nothing_open = not open_rows and not unknown_ids
+    batches = (
+        iter(())
+        if nothing_open
+        else _valid_batches(reader, entity, wanted, loaded, unknown, rejected)
+    )
+    store.load(f"arc_{name}", entity, batches)
+    duplicate = store.con.execute(
+        f"SELECT id FROM arc_{name} GROUP BY id HAVING count(*) > 1 ORDER BY id LIMIT 1"
+    ).fetchall()
+    if duplicate:
+        raise ArchiveError(f"{entity.member}: id {duplicate[0][0]} occurs more than once")
+    if unknown:
+        loaded.warnings.append(f"{name}: ignored unknown columns: {', '.join(sorted(unknown))}")
+    loaded.errors.extend(rejected)
+    loaded.error_counts[name] = len(rejected)
+    existing = [
+        r[0]
+        for r in store.con.execute(
+            f"SELECT a.id FROM arc_{name} a JOIN dbk_{name} d USING (id) ORDER BY a.id"
+        ).fetchall()
+    ]
+    store.load(f"db_{name}", entity, source.rows_by_ids(entity, existing))

@@ -6,7 +6,8 @@ row). What it cannot compare is left to the hashes (import_loading.py).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
@@ -17,13 +18,15 @@ from bgw_pipeline.core.entities import EVENTS, GAMES, Entity
 from bgw_pipeline.core.errors import ArchiveError
 from bgw_pipeline.core.row_files_compare import compare_row_files
 from bgw_pipeline.core.row_keys import KEY_SCHEMA, looks_up_natural_keys
-from bgw_pipeline.core.snapshot import DatabaseSnapshot
 from bgw_pipeline.core.sorted_compare import (
     ComparedEntity,
     NotComparable,
     compare_sorted,
     id_array,
 )
+
+if TYPE_CHECKING:
+    from bgw_pipeline.core.snapshot import DatabaseSnapshot
 
 
 def check_count(reader: ArchiveReader, entity: Entity, rows: int) -> None:
@@ -37,17 +40,22 @@ def check_count(reader: ArchiveReader, entity: Entity, rows: int) -> None:
 
 
 def compare_in_order(
-    reader: ArchiveReader, source: DatabaseSnapshot, entities: Sequence[Entity], days: EventDays
-) -> dict[str, ComparedEntity]:
+    reader: ArchiveReader,
+    source: DatabaseSnapshot,
+    entities: Sequence[Entity],
+    days: EventDays,
+    compared_one: Callable[[Entity, ComparedEntity], None],
+) -> None:
     """Each member that it can, walked beside the database's own encoding of its rows
-    (sorted_compare.py, row_files_compare.py), the workers reading ahead across tables.
+    (sorted_compare.py, row_files_compare.py), the workers reading ahead across tables;
+    `compared_one` takes each entity compared, its row count checked, as soon as it is
+    (the workers read on meanwhile).
 
     Only where natural keys are looked up by value for the rows in question (PostgreSQL):
     elsewhere the diff takes them from every database row's hash, which this pass skips.
     """
     if not looks_up_natural_keys(source):
-        return {}
-    compared: dict[str, ComparedEntity] = {}
+        return
     source.prefetch(entities)
     try:
         for entity in entities:
@@ -55,21 +63,17 @@ def compare_in_order(
             rows = source.encoded_chunks(entity)
             try:
                 if entity.one_file_per_row:
-                    compared[entity.name] = compare_row_files(reader, entity, rows)
+                    found = compare_row_files(reader, entity, rows)
                 else:
-                    compared[entity.name] = compare_sorted(
-                        reader, entity, rows, seen, entity is GAMES
-                    )
+                    found = compare_sorted(reader, entity, rows, seen, entity is GAMES)
             except NotComparable:
                 continue
             if entity is EVENTS:
                 days.earliest, days.latest = seen.earliest, seen.latest
+            check_count(reader, entity, found.rows)
+            compared_one(entity, found)
     finally:
         source.stop_prefetch()
-    for entity in entities:
-        if entity.name in compared:
-            check_count(reader, entity, compared[entity.name].rows)
-    return compared
 
 
 def load_compared_keys(store: DiffStore, name: str, found: ComparedEntity) -> None:

@@ -2,7 +2,7 @@
 
 An export from PostgreSQL has the server encode its rows: it needs connections, not an
 ORM. Loading SQLAlchemy costs about 0.2 s of a 1 s medium export, so the export opens its
-connections here (postgres_export.py); everything else goes through database.py. The
+connections here (postgres_snapshot.py); everything else goes through database.py. The
 same URLs work in both: an SQLAlchemy URL for PostgreSQL is a libpq URI once its driver
 name is dropped (`postgresql+psycopg://` becomes `postgresql://`).
 """

@@ -205,8 +205,9 @@ class PostgresRowReader:
             owners.extend([entity.name] * len(slices))
         self._ahead = (self._reads(jobs), owners)
 
-    def chunks(self, entity: Entity, rows: int) -> Iterator[EncodedChunk]:
-        """The entity's rows in id order, a block at a time."""
+    def chunks(self, entity: Entity, rows: int | None = None) -> Iterator[EncodedChunk]:
+        """The entity's rows in id order, a block at a time. `rows` sizes the slices when
+        they were not planned ahead; None takes the planner's estimate, as `prefetch`."""
         if self._ahead is not None:
             reads, owners = self._ahead
             if reads.remaining and owners[len(owners) - reads.remaining] == entity.name:
@@ -222,7 +223,10 @@ class PostgresRowReader:
                         self.close_reads()
                 return
             self.close_reads()  # asked for something else: the plan no longer holds
-        reads = self._reads(self._slices(entity, rows, self._table_sizes([entity])[0][0]))
+        size, estimate = self._table_sizes([entity])[0]
+        if rows is None:
+            rows = estimate if estimate is not None else self._count(entity)
+        reads = self._reads(self._slices(entity, rows, size))
         try:
             for chunk in reads:
                 if chunk.rows:
@@ -254,7 +258,8 @@ class PostgresRowReader:
     def rows_by_ids(self, entity: Entity, ids: Sequence[str]) -> pa.Table | None:
         """The rows with these ids as Arrow, in id order, read over ADBC (binary rows,
         no Python object per value); None when this way does not apply (an entity with
-        JSON columns, ids not in lowercase UUID form, reads ahead still running)."""
+        JSON columns, ids not in lowercase UUID form, reads ahead still running: an
+        import looks up a table's rows while the next tables are read)."""
         import pyarrow as pa  # loaded already: the import's work is in Arrow and DuckDB
 
         from bgw_pipeline.core.arrow_rows import rows_by_ids_query

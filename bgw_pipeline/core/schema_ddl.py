@@ -1,7 +1,7 @@
 """The spec's own DDL for the BGW tables, read from the packaged SQL files.
 
 Kept apart from schema.py (the tables in SQLAlchemy) so that a process which only needs
-to create missing tables on PostgreSQL (an export: postgres_export.py) does not load
+to create missing tables on PostgreSQL (an export: postgres_snapshot.py) does not load
 SQLAlchemy for it.
 """
 

@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from bgw_pipeline.core import postgres_reads
 from bgw_pipeline.core.database import connect
 from bgw_pipeline.core.encoded_chunks import EncodedChunk, chunks_from_batches
-from bgw_pipeline.core.entities import ALL_ENTITIES, Entity, Kind
+from bgw_pipeline.core.entities import ALL_ENTITIES, Entity
 from bgw_pipeline.core.postgres_rows import PostgresRowReader
 from bgw_pipeline.core.schema import table_for
 
@@ -26,13 +27,7 @@ if TYPE_CHECKING:
 DEFAULT_CHUNK_ROWS = 20_000
 ROW_FILE_CHUNK_DIVISOR = 20  # rows a file each (catalogue pages) are read 1/20 as many at once
 IDS_PER_QUERY = 1_000
-# From this many ids on, PostgreSQL rows by id come over ADBC as Arrow (15,420 price rows
-# at L: 0.21 s instead of 0.42 s through SQLAlchemy's rows, the ADBC connection opened
-# included); below, opening an ADBC connection costs about what it saves.
-ARROW_IDS_MIN = 5_000
 KEYS_PER_QUERY = 2_000  # natural keys of up to three columns: 6,000 parameters a query
-_PG_ARRAYS = {Kind.UUID: "uuid[]", Kind.TEXT: "text[]", Kind.INT: "bigint[]",
-              Kind.TIMESTAMP: "timestamptz[]", Kind.BOOL: "boolean[]"}  # fmt: skip
 
 
 def _batch(entity: Entity, rows: Sequence[Sequence[Any]]) -> pa.RecordBatch:
@@ -42,10 +37,6 @@ def _batch(entity: Entity, rows: Sequence[Sequence[Any]]) -> pa.RecordBatch:
     from bgw_pipeline.core.arrow_tables import batch_from_rows
 
     return batch_from_rows(entity, rows)
-
-
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 class TableSource(Protocol):
@@ -87,25 +78,12 @@ class DatabaseSnapshot:
     def rows_by_ids(self, entity: Entity, ids: Sequence[str]) -> Iterator[pa.RecordBatch]:
         """The rows with these ids (a bounded number per query), as record batches; many
         of them on PostgreSQL as Arrow over the row reader's ADBC session."""
-        table = table_for(entity)
-        if self._row_reader is not None and len(ids) >= ARROW_IDS_MIN:
-            found = self._row_reader.rows_by_ids(entity, ids)
-            if found is not None:
-                yield from found.to_batches(self._chunk_rows)
-                return
-        if self.dialect_name == "postgresql" and ids:
-            # One query, the ids as an array, in the order their archive rows come. As a
-            # semi-join the planner looks each id up in the primary key (15,420 price rows
-            # at L: 0.09 s); `id = ANY(array)` filters a scan of the whole table (0.15 s).
-            selected = ", ".join(_quoted(c.name) for c in table.columns)
-            query = sa.text(
-                f"SELECT {selected} FROM {_quoted(entity.name)} "
-                "WHERE id IN (SELECT unnest(CAST(:ids AS uuid[]))) ORDER BY id"
-            ).columns(*table.columns)
-            result = self._conn.execute(query, {"ids": list(ids)})
-            for rows in result.partitions(self._chunk_rows):
-                yield _batch(entity, rows)
+        if self.dialect_name == "postgresql":
+            yield from postgres_reads.rows_by_ids(
+                self.driver_connection, entity, ids, self._chunk_rows, self._row_reader
+            )
             return
+        table = table_for(entity)
         for start in range(0, len(ids), IDS_PER_QUERY):
             chunk = ids[start : start + IDS_PER_QUERY]
             query = sa.select(*table.columns).where(table.c.id.in_(chunk)).order_by(table.c.id)
@@ -119,22 +97,12 @@ class DatabaseSnapshot:
         """The rows whose columns `names` hold one of the value tuples of `keys` (found
         through the table's unique index on them), as record batches."""
         table = table_for(entity)
-        columns = [keys.column(name).to_pylist() for name in names]
         if self.dialect_name == "postgresql":
-            # One query with the wanted keys as arrays, not thousands of parameters.
-            arrays = ", ".join(
-                f"CAST(:k{i} AS {_PG_ARRAYS[entity.column(n).kind]})" for i, n in enumerate(names)
+            yield from postgres_reads.rows_by_natural_keys(
+                self.driver_connection, entity, names, keys, self._chunk_rows
             )
-            selected = ", ".join(_quoted(c.name) for c in table.columns)
-            key_columns = ", ".join(_quoted(n) for n in names)
-            query = sa.text(
-                f"SELECT {selected} FROM {_quoted(entity.name)} "
-                f"WHERE ({key_columns}) IN (SELECT * FROM unnest({arrays}))"
-            ).columns(*table.columns)
-            params = {f"k{i}": values for i, values in enumerate(columns)}
-            for rows in self._conn.execute(query, params).partitions(self._chunk_rows):
-                yield _batch(entity, rows)
             return
+        columns = [keys.column(name).to_pylist() for name in names]
         values = list(zip(*columns, strict=True))
         key = sa.tuple_(*(table.c[name] for name in names))
         for start in range(0, len(values), KEYS_PER_QUERY):

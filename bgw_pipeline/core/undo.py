@@ -2,61 +2,25 @@
 
 Before an apply writes anything, the database's current version of every row it will
 overwrite, and the ids of every row it will create, are saved as a safety archive
-`<import_id>.zip`. Undo replays that archive in one transaction.
+`<import_id>.zip` (undo_archive.py). Undo replays that archive in one transaction.
 """
 
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Iterable
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bgw_pipeline.core.atomic_files import atomic_write
 from bgw_pipeline.core.bulk_load import upsert_batches
 from bgw_pipeline.core.database import connect
 from bgw_pipeline.core.entities import ENTITIES_BY_NAME, WRITE_ORDER, Entity
 from bgw_pipeline.core.errors import BgwError, NotFoundError
-from bgw_pipeline.core.row_encoding import iter_entity_json, iter_sorted_rows
 from bgw_pipeline.core.row_validation import validate_rows
 from bgw_pipeline.core.schema import table_for
-
-if TYPE_CHECKING:
-    from bgw_pipeline.core.diff import DiffResult
-
-CREATED_MEMBER = "created.json"
-INFO_MEMBER = "undo.json"
-UNDONE_SUFFIX = ".undone"
-
-
-def undo_path(undo_dir: Path, import_id: str) -> Path:
-    if "/" in import_id or "\\" in import_id or import_id.startswith("."):
-        raise NotFoundError(f"no import {import_id!r}")
-    return undo_dir / f"{import_id}.zip"
-
-
-def save_undo_archive(
-    undo_dir: Path, import_id: str, diff: DiffResult, entities: Iterable[Entity]
-) -> Path:
-    """Write the safety archive of an apply that is about to write."""
-    path = undo_path(undo_dir, import_id)
-    created: dict[str, list[str]] = {}
-    with atomic_write(path) as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as zf:
-        for entity in entities:
-            created[entity.name] = diff.created_ids(entity)
-            with zf.open(f"{entity.name}.json", "w") as member:
-                rows = iter_sorted_rows(entity, diff.rows_overwritten(entity))
-                for piece, _count in iter_entity_json(entity, rows):
-                    member.write(piece)
-        zf.writestr(CREATED_MEMBER, orjson.dumps(created))
-        info = {"import_id": import_id, "saved_at": datetime.now(UTC).isoformat()}
-        zf.writestr(INFO_MEMBER, orjson.dumps(info))
-    return path
+from bgw_pipeline.core.undo_archive import CREATED_MEMBER, UNDONE_SUFFIX, undo_path
 
 
 def undo_import(engine: Engine, undo_dir: Path, import_id: str) -> dict[str, dict[str, int]]:

@@ -260,15 +260,19 @@ def test_an_apply_killed_mid_transaction_leaves_the_database_as_it_was(
         import os, signal
         from pathlib import Path
         import bgw_pipeline.core.importer as importer
+        from bgw_pipeline.core import bulk_load
         from bgw_pipeline.core.database import create_engine
 
-        real = importer.upsert_batches
-        def upsert_then_die(conn, entity, batches):
-            written = real(conn, entity, batches)
-            if entity.name == "price_history":
-                os.kill(os.getpid(), signal.SIGKILL)
-            return written
-        importer.upsert_batches = upsert_then_die
+        def then_die(real):
+            def upsert_then_die(conn, entity, batches):
+                written = real(conn, entity, batches)
+                if entity.name == "price_history":
+                    os.kill(os.getpid(), signal.SIGKILL)
+                return written
+            return upsert_then_die
+        # SQLite writes through SQLAlchemy, PostgreSQL over psycopg alone.
+        bulk_load.upsert_batches = then_die(bulk_load.upsert_batches)
+        bulk_load.upsert_postgres = then_die(bulk_load.upsert_postgres)
         engine = create_engine({db_url!r})
         folders = importer.ImportFolders(Path({str(tmp_path / "w")!r}))
         options = importer.ImportOptions(dry_run=False)

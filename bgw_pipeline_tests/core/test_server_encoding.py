@@ -17,8 +17,7 @@ import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 
-from bgw_pipeline.core import archive_writer, postgres_rows, postgres_slices
-from bgw_pipeline.core import snapshot as snapshot_module
+from bgw_pipeline.core import archive_writer, postgres_reads, postgres_rows, postgres_slices
 from bgw_pipeline.core.database import create_engine
 from bgw_pipeline.core.encoded_chunks import chunks_from_batches
 from bgw_pipeline.core.entities import ALL_ENTITIES, EVENTS, PRICE_HISTORY, Kind
@@ -278,7 +277,7 @@ def test_rows_by_id_over_adbc_equal_the_sqlalchemy_rows(
 ) -> None:
     """The database's version of the rows in question, read as Arrow over ADBC (many ids)
     or through SQLAlchemy (few): the same batches, ids the database lacks left out."""
-    monkeypatch.setattr(snapshot_module, "ARROW_IDS_MIN", 0)
+    monkeypatch.setattr(postgres_reads, "ARROW_IDS_MIN", 0)
     engine = create_engine(postgres_url)
     ensure_schema(engine)
     _fill(engine)
@@ -295,9 +294,9 @@ def test_rows_by_id_over_adbc_equal_the_sqlalchemy_rows(
                 continue
             assert arrow is not None
             via_arrow = pa.Table.from_batches(list(snapshot.rows_by_ids(entity, ids)))
-            monkeypatch.setattr(snapshot_module, "ARROW_IDS_MIN", 10**9)
+            monkeypatch.setattr(postgres_reads, "ARROW_IDS_MIN", 10**9)
             via_sqlalchemy = pa.Table.from_batches(list(snapshot.rows_by_ids(entity, ids)))
-            monkeypatch.setattr(snapshot_module, "ARROW_IDS_MIN", 0)
+            monkeypatch.setattr(postgres_reads, "ARROW_IDS_MIN", 0)
             assert via_arrow.num_rows == snapshot.count(entity) > 0
             assert via_arrow.equals(via_sqlalchemy), entity.name
             # Ids not in the database's own form are not written into a query: SQLAlchemy.
@@ -308,7 +307,7 @@ def test_rows_by_id_over_adbc_equal_the_sqlalchemy_rows(
 def test_rows_by_id_over_adbc_refuse_a_timestamp_the_archive_cannot_hold(
     postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(snapshot_module, "ARROW_IDS_MIN", 0)
+    monkeypatch.setattr(postgres_reads, "ARROW_IDS_MIN", 0)
     engine = create_engine(postgres_url)
     ensure_schema(engine)
     game = make_game()

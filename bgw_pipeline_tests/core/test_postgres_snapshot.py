@@ -1,4 +1,4 @@
-"""The export's psycopg-only snapshot of PostgreSQL (postgres_export.py, postgres_connect.py)."""
+"""The export's psycopg-only snapshot of PostgreSQL (postgres_snapshot.py, postgres_connect.py)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from bgw_pipeline.core.postgres_connect import (
     libpq_url,
     redact_postgres_url,
 )
-from bgw_pipeline.core.postgres_export import ensure_postgres_tables, open_postgres_snapshot
+from bgw_pipeline.core.postgres_snapshot import ensure_postgres_tables, open_postgres_snapshot
 from bgw_pipeline.core.schema import ensure_schema
 from bgw_pipeline.core.snapshot import open_snapshot
 from bgw_pipeline_tests.archive_spec import check_archive_against_spec
