@@ -16,7 +16,7 @@ import orjson
 from bgw_pipeline.core.archive_safety import CountingReader
 from bgw_pipeline.core.entities import Entity
 from bgw_pipeline.core.errors import ArchiveError
-from bgw_pipeline.core.json_keys import refuse_repeated_keys
+from bgw_pipeline.core.json_keys import refuse_repeated_keys, repeated_key
 
 
 class MemberSource(Protocol):
@@ -106,15 +106,19 @@ def iter_table_lines(
         yield chunk
 
 
+def _where(name: str, text: bytes) -> str:
+    return f"{name} row {line_id(text) or text[:60]!r}"
+
+
 def parse_lines(name: str, lines: list[bytes]) -> list[Any]:
     rows = []
     for text in lines:
-        where = f"{name} row {line_id(text) or text[:60]!r}"
         try:
             row = orjson.loads(text)
         except orjson.JSONDecodeError as exc:
-            raise ArchiveError(f"{where} is not valid JSON: {exc}") from None
-        refuse_repeated_keys(text, row, where)
+            raise ArchiveError(f"{_where(name, text)} is not valid JSON: {exc}") from None
+        if repeated_key(text, row) is not None:
+            refuse_repeated_keys(text, row, _where(name, text))
         rows.append(row)
     return rows
 

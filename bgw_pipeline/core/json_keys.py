@@ -24,11 +24,18 @@ class _Repeated(Exception):
 
 
 def _count_keys(value: Any) -> int:
+    # Only containers are descended into: a row of scalars costs one pass, no calls.
     if isinstance(value, dict):
-        return len(value) + sum(_count_keys(v) for v in value.values())
-    if isinstance(value, list):
-        return sum(_count_keys(v) for v in value)
-    return 0
+        children: Any = value.values()
+        count = len(value)
+    elif isinstance(value, list):
+        children, count = value, 0
+    else:
+        return 0
+    for child in children:
+        if isinstance(child, (dict, list)):
+            count += _count_keys(child)
+    return count
 
 
 def _no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
