@@ -9,9 +9,7 @@ second pass selects the rows to parse by these ids.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pyarrow as pa
 
@@ -20,37 +18,12 @@ from bgw_pipeline.core.archive_reader import ArchiveReader
 from bgw_pipeline.core.diff_store import DiffStore
 from bgw_pipeline.core.entities import EVENTS, Entity
 from bgw_pipeline.core.errors import ArchiveError
+from bgw_pipeline.core.event_days import EventDays
 from bgw_pipeline.core.line_keys import canonical_heads, line_key_batch
 from bgw_pipeline.core.row_keys import archive_key_batches, fast_md5
 
 BLOCK_BYTES = 8 << 20
 _PREFIX = b'{"id":"'
-_EVENT_DAY = re.compile(rb'"created_at":"([0-9]{4}-[0-9]{2}-[0-9]{2})T')
-
-
-@dataclass
-class EventDays:
-    """The first and last UTC day of the events seen (from canonical timestamps)."""
-
-    earliest: str | None = None
-    latest: str | None = None
-
-    def see_block(self, texts: list[bytes]) -> None:
-        """Take the days of a block of event rows. `"created_at":"` cannot occur inside a
-        JSON string (its quotes would be escaped), so each match is a row's own key."""
-        self._see(_EVENT_DAY.findall(b"\n".join(texts)))
-
-    def see_region(self, data: bytes, start: int, end: int) -> None:
-        """Take the days of the event rows in `data[start:end]`, without copying them."""
-        self._see(_EVENT_DAY.findall(data, start, end))
-
-    def _see(self, days: list[bytes]) -> None:
-        if days:
-            first, last = min(days).decode(), max(days).decode()
-            if self.earliest is None or first < self.earliest:
-                self.earliest = first
-            if self.latest is None or last > self.latest:
-                self.latest = last
 
 
 def _row_text(line: bytes) -> bytes:

@@ -18,12 +18,13 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from bgw_pipeline.core.archive_keys import EventDays, key_batches, load_archive_keys
+from bgw_pipeline.core.archive_keys import key_batches, load_archive_keys
 from bgw_pipeline.core.archive_reader import ArchiveLimits, ArchiveReader, open_archive
 from bgw_pipeline.core.arrow_tables import arrow_without_pandas
 from bgw_pipeline.core.diff_store import DiffStore
 from bgw_pipeline.core.entities import ENTITIES_BY_NAME, Entity
 from bgw_pipeline.core.errors import ArchiveError, ChecksumMismatchError
+from bgw_pipeline.core.event_days import EventDays
 from bgw_pipeline.core.row_keys import KEY_SCHEMA
 from bgw_pipeline.core.work_folders import work_folder
 

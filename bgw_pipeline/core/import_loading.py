@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from bgw_pipeline.core.archive_keys import EventDays, load_archive_keys, texts_in_question
+from bgw_pipeline.core.archive_keys import load_archive_keys, texts_in_question
 from bgw_pipeline.core.archive_lines import parse_lines
 from bgw_pipeline.core.archive_reader import ArchiveReader
 from bgw_pipeline.core.diff_store import DiffStore
 from bgw_pipeline.core.entities import EVENTS, GAMES, Entity
 from bgw_pipeline.core.errors import ArchiveError, ChecksumMismatchError
+from bgw_pipeline.core.event_days import EventDays
 from bgw_pipeline.core.first_pass import load_keys_side_by_side, require_verified
 from bgw_pipeline.core.in_order_pass import check_count, compare_in_order, load_compared_keys
 from bgw_pipeline.core.natural_keys import NaturalKeyRows
@@ -234,18 +235,18 @@ def _load_entity(
     total, unknown_ids, open_rows = _open_rows(store, name, loaded.compared.get(name))
     loaded.unchanged[name] = total - unknown_ids - open_rows
     loaded.unknown_ids[name] = unknown_ids
+    if not open_rows and not unknown_ids:
+        # Every row unchanged: nothing to parse, the member need not be read again.
+        store.load(f"arc_{name}", entity, ())
+        store.load(f"db_{name}", entity, ())
+        loaded.error_counts[name] = 0
+        return
     wanted = None
     if loaded.unchanged[name]:
         wanted = {r[0] for r in store.con.execute(f"SELECT id FROM open_{name}").fetchall()}
     rejected: list[str] = []
     unknown: set[str] = set()
-    # Every row unchanged: nothing to parse, the member need not be read again.
-    nothing_open = not open_rows and not unknown_ids
-    batches = (
-        iter(())
-        if nothing_open
-        else _valid_batches(reader, entity, wanted, loaded, unknown, rejected)
-    )
+    batches = _valid_batches(reader, entity, wanted, loaded, unknown, rejected)
     store.load(f"arc_{name}", entity, batches)
     duplicate = store.con.execute(
         f"SELECT id FROM arc_{name} GROUP BY id HAVING count(*) > 1 ORDER BY id LIMIT 1"

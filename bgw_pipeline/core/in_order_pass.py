@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
-from bgw_pipeline.core.archive_keys import EventDays
 from bgw_pipeline.core.archive_reader import ArchiveReader
 from bgw_pipeline.core.diff_store import DiffStore
 from bgw_pipeline.core.entities import EVENTS, GAMES, Entity
 from bgw_pipeline.core.errors import ArchiveError
+from bgw_pipeline.core.event_days import EventDays
 from bgw_pipeline.core.row_files_compare import compare_row_files
 from bgw_pipeline.core.row_keys import KEY_SCHEMA, looks_up_natural_keys
 from bgw_pipeline.core.sorted_compare import (

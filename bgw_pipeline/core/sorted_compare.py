@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
-from bgw_pipeline.core.archive_keys import EventDays
 from bgw_pipeline.core.archive_reader import ArchiveReader
 from bgw_pipeline.core.encoded_chunks import EncodedChunk
 from bgw_pipeline.core.entities import EVENTS, Entity
+from bgw_pipeline.core.event_days import EventDays
 
 TEXT_BUDGET_BYTES = 64 << 20  # rows in question kept per entity (1% of L's prices: 2 MB)
 READ_BYTES = 1 << 20
@@ -170,14 +170,17 @@ class _Walk:
         self.archive_only = 0
         self.database_only = 0
 
-    def _take_archive(self, end: int, first_id: bytes, last_start: int) -> None:
-        """Pass the archive over complete rows, up to `end` (just after a separator)."""
+    def _take_archive(
+        self, end: int, first_id: bytes, last_start: int, encoded: bool = False
+    ) -> None:
+        """Pass the archive over complete rows, up to `end` (just after a separator);
+        `encoded`: they are the database's own encoding."""
         a = self.archive
         if first_id <= self.last_id:
             raise NotComparable("ids not ascending")
         self.last_id = a.data[last_start + 7 : last_start + 43]
         if self.days is not None:
-            self.days.see_region(a.data, a.pos, end)
+            self.days.see_region(a.data, a.pos, end, encoded)
         a.pos = end
 
     def equal_rows(self, length: int) -> bool:
@@ -190,7 +193,7 @@ class _Walk:
         before = a.data.rfind(_SEPARATOR, a.pos, boundary)
         last_start = before + 2 if before >= 0 else a.pos
         taken = boundary + 2 - a.pos
-        self._take_archive(boundary + 2, a.data[a.pos + 7 : a.pos + 43], last_start)
+        self._take_archive(boundary + 2, a.data[a.pos + 7 : a.pos + 43], last_start, True)
         d.pos += taken
         return True
 

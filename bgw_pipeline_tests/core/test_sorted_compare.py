@@ -23,7 +23,6 @@ from bgw_pipeline.core import (
     postgres_slices,
     sorted_compare,
 )
-from bgw_pipeline.core.archive_keys import EventDays
 from bgw_pipeline.core.archive_reader import ArchiveLimits, open_archive
 from bgw_pipeline.core.database import create_engine
 from bgw_pipeline.core.demo_data import fill_demo_database
@@ -35,6 +34,7 @@ from bgw_pipeline.core.entities import (
     LISTINGS,
     Entity,
 )
+from bgw_pipeline.core.event_days import EventDays
 from bgw_pipeline.core.export import export_database
 from bgw_pipeline.core.importer import ImportFolders, ImportOptions, run_import
 from bgw_pipeline.core.row_files_compare import compare_row_files
