@@ -329,3 +329,41 @@ def test_a_key_given_up_by_a_changed_row_is_still_taken_in_the_database(
     report = _import(engine, path, tmp_path)
     assert report.summary["games"] == {"new": 0, "updated": 1, "skipped": 1, "errors": 0}
     assert "Game with duplicate title skipped: 'Каркассон'" in report.warnings
+
+
+@pytest.mark.postgres
+def test_a_connection_the_server_ends_during_an_apply_is_a_transient_error(
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lost connection (here ended by the server, as a restart or a failover does) rolls
+    the apply back and is reported as worth another try, without the statement's data."""
+    import psycopg
+
+    from bgw_pipeline.core import importer
+    from bgw_pipeline.core.database import create_engine
+    from bgw_pipeline.core.errors import TransientError
+    from bgw_pipeline.core.postgres_connect import libpq_url
+    from bgw_pipeline.core.schema import ensure_schema
+
+    engine = create_engine(postgres_url)
+    ensure_schema(engine)
+    small_database(engine)
+    archive = export_database(engine, tmp_path / "a", include_raw_data=True).path
+    with engine.begin() as conn:
+        conn.execute(TABLES["price_history"].delete())
+    before = dump_database(engine)
+    write = importer._write_postgres
+
+    def ended_by_the_server(conn, diff, entities):  # type: ignore[no-untyped-def]
+        with psycopg.connect(libpq_url(postgres_url), autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", [conn.info.backend_pid])
+        return write(conn, diff, entities)
+
+    monkeypatch.setattr(importer, "_write_postgres", ended_by_the_server)
+    with pytest.raises(TransientError, match="broke off the import.*nothing was written"):
+        _import(engine, archive, tmp_path, dry_run=False)
+    assert dump_database(engine) == before
+    monkeypatch.undo()
+    report = _import(engine, archive, tmp_path, dry_run=False)  # the retry goes through
+    assert report.applied and report.summary["price_history"]["new"] == 4
+    engine.dispose()
