@@ -13,9 +13,7 @@ streamed in blocks of a few thousand rows, so memory here holds a few blocks
 from __future__ import annotations
 
 import contextlib
-import math
 import re
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -30,6 +28,7 @@ from bgw_pipeline.core.postgres_slices import (
     encodes_in_duckdb,
     id_prefix,
     read_slice,
+    slice_bounds,
     timestamp_refusal,
 )
 from bgw_pipeline.core.row_json_sql import ident
@@ -69,19 +68,6 @@ WORKER_SETTINGS = (
     "SET LOCAL enable_indexonlyscan = off",
     "SET LOCAL max_parallel_workers_per_gather = 0",
 )
-
-
-def slice_bounds(rows: int, slice_rows: int) -> list[tuple[str | None, str | None]]:
-    """Id ranges [low, high) that cut the UUID space in equal parts, about `slice_rows` each.
-
-    The first range has no lower bound and the last no upper bound, so every id falls in
-    exactly one range whatever its value.
-    """
-    count = max(1, math.ceil(rows / slice_rows))
-    cuts = [str(uuid.UUID(int=(i * (1 << 128)) // count)) for i in range(1, count)]
-    lows: list[str | None] = [None, *cuts]
-    highs: list[str | None] = [*cuts, None]
-    return list(zip(lows, highs, strict=True))
 
 
 class PostgresRowReader:

@@ -6,12 +6,15 @@
   rows joined, in one binary COPY.
 - A table with JSON columns: the server builds the rows around the JSON values, which
   Python makes canonical.
+
+A slice is an id range (`slice_bounds`); the ranges of a table cover every id once.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
+import uuid
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -140,3 +143,16 @@ def timestamp_refusal(entity: Entity, exc: Exception) -> SourceDataError | None:
 def id_prefix(rows: int) -> int:
     """Hex digits of the id that cut a table into groups of about GROUP_ROWS rows."""
     return max(1, min(8, math.ceil(math.log(max(rows, 1) / GROUP_ROWS, 16))))
+
+
+def slice_bounds(rows: int, slice_rows: int) -> list[tuple[str | None, str | None]]:
+    """Id ranges [low, high) that cut the UUID space in equal parts, about `slice_rows` each.
+
+    The first range has no lower bound and the last no upper bound, so every id falls in
+    exactly one range whatever its value.
+    """
+    count = max(1, math.ceil(rows / slice_rows))
+    cuts = [str(uuid.UUID(int=(i * (1 << 128)) // count)) for i in range(1, count)]
+    lows: list[str | None] = [None, *cuts]
+    highs: list[str | None] = [*cuts, None]
+    return list(zip(lows, highs, strict=True))
