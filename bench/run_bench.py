@@ -267,7 +267,21 @@ def dagster_lines(rows: list[dict[str, object]]) -> list[str]:
     return lines
 
 
-def write_report(rows: list[dict[str, object]], out: Path) -> None:
+def speed_probe() -> float:
+    """Seconds a fixed pure-Python loop takes (median of 3): how fast this machine runs
+    Python at the time, for comparing two runs of this report (a shared host slows down)."""
+
+    def loop() -> float:
+        started = time.perf_counter()
+        total = 0
+        for i in range(5_000_000):
+            total += i
+        return time.perf_counter() - started
+
+    return statistics.median(loop() for _ in range(3))
+
+
+def write_report(rows: list[dict[str, object]], out: Path, probes: tuple[float, float]) -> None:
     lines = [
         "# Benchmarks",
         "",
@@ -279,6 +293,10 @@ def write_report(rows: list[dict[str, object]], out: Path) -> None:
         "archive that is not compared in id order (SQLite) hashes it in a second process "
         "too; the figure is the larger of the two, "
         "not their sum.",
+        "",
+        f"Speed probe (a fixed pure-Python loop, bench/run_bench.py `speed_probe`): "
+        f"{probes[0]:.2f} s before the run, {probes[1]:.2f} s after. The host is shared: "
+        "compare two runs of this report only at similar probe times.",
         "",
         *table_lines(rows),
     ]
@@ -323,6 +341,7 @@ def main() -> None:
     scales = ["S", "M"] + (["L"] if args.large else [])
     if args.scales:
         scales = args.scales.split(",")
+    before = speed_probe()
     with tempfile.TemporaryDirectory(prefix="bgw-bench-") as tmp:
         work = Path(tmp)
         CHILD_ENV.update({"EXPORT_PATH": str(work / "exports"), "MAX_IMPORT_MB": "2000"})
@@ -333,7 +352,7 @@ def main() -> None:
                 rows.append(bench_one(scale, backend, work, args.repeat))
         docs = ROOT / "docs"
         docs.mkdir(exist_ok=True)
-        write_report(rows, docs / "BENCHMARKS.md")
+        write_report(rows, docs / "BENCHMARKS.md", (before, speed_probe()))
         plot(rows, docs / "benchmarks.png")
         shutil.rmtree(work / "exports", ignore_errors=True)
     print((docs / "BENCHMARKS.md").read_text())
