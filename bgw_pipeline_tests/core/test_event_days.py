@@ -3,6 +3,7 @@ encoding give what the regular expression gives, and hand over to it otherwise."
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -39,7 +40,7 @@ def test_encoded_rows_give_the_days_the_expression_finds(rows: list[tuple[str, s
     ) == [expected[0].encode(), expected[1].encode()]
 
 
-def test_a_big_encoded_region_goes_through_the_arrays(monkeypatch) -> None:
+def test_a_big_encoded_region_goes_through_the_arrays(monkeypatch: pytest.MonkeyPatch) -> None:
     rows = [_row(i, f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}", "5" * (i % 7)) for i in range(3000)]
     calls = []
     real = event_days._encoded_days

@@ -11,13 +11,17 @@ import textwrap
 from datetime import timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 
-from bgw_pipeline.core.errors import ArchiveError, StalePlanError
+from bgw_pipeline.core import diff, importer
+from bgw_pipeline.core.database import create_engine
+from bgw_pipeline.core.errors import ArchiveError, StalePlanError, TransientError
 from bgw_pipeline.core.export import export_database
 from bgw_pipeline.core.importer import ImportFolders, ImportOptions, run_import
-from bgw_pipeline.core.schema import TABLES
+from bgw_pipeline.core.postgres_connect import libpq_url
+from bgw_pipeline.core.schema import TABLES, ensure_schema
 from bgw_pipeline.core.undo import undo_import
 from bgw_pipeline_tests.archive_builder import (
     GAME_ID,
@@ -337,14 +341,6 @@ def test_a_connection_the_server_ends_during_an_apply_is_a_transient_error(
 ) -> None:
     """A lost connection (here ended by the server, as a restart or a failover does) rolls
     the apply back and is reported as worth another try, without the statement's data."""
-    import psycopg
-
-    from bgw_pipeline.core import importer
-    from bgw_pipeline.core.database import create_engine
-    from bgw_pipeline.core.errors import TransientError
-    from bgw_pipeline.core.postgres_connect import libpq_url
-    from bgw_pipeline.core.schema import ensure_schema
-
     engine = create_engine(postgres_url)
     ensure_schema(engine)
     small_database(engine)
@@ -367,3 +363,32 @@ def test_a_connection_the_server_ends_during_an_apply_is_a_transient_error(
     report = _import(engine, archive, tmp_path, dry_run=False)  # the retry goes through
     assert report.applied and report.summary["price_history"]["new"] == 4
     engine.dispose()
+
+
+def test_entities_without_rows_in_question_diff_as_the_full_classification_does(
+    engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The diff's shortcut for an entity with nothing in question (empty tables instead of
+    the classification's statements) gives the same report and fingerprint: a dry run
+    saved under one and applied under the other must still agree."""
+    small_database(engine)
+    archive = export_database(engine, tmp_path / "a", include_raw_data=True).path
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE price_history SET price = price + 1")
+        conn.exec_driver_sql("DELETE FROM events")
+    short = _import(engine, archive, tmp_path / "short")
+    monkeypatch.setattr(diff, "_has_rows_in_question", lambda store, entity: True)
+    full = _import(engine, archive, tmp_path / "full")
+    assert short.summary["price_history"]["updated"] > 0 and short.summary["events"]["new"] > 0
+    assert (
+        short.summary["games"]
+        == full.summary["games"]
+        != {"new": 0, "updated": 0, "skipped": 0, "errors": 0}
+    )
+    assert (short.summary, short.warnings, short.errors, short.changes, short.fingerprint) == (
+        full.summary,
+        full.warnings,
+        full.errors,
+        full.changes,
+        full.fingerprint,
+    )
