@@ -10,13 +10,9 @@ its metadata.json before anything is compared or written.
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
-
-import pyarrow.parquet as pq
 
 from bgw_pipeline.core.archive_keys import key_batches, load_archive_keys
 from bgw_pipeline.core.archive_reader import ArchiveLimits, ArchiveReader, open_archive
@@ -55,6 +51,8 @@ def hash_claimed(
     events) and the SHA-256 and size of every member it read to the end.
     """
     arrow_without_pandas()  # a fresh interpreter: no need to pay for pandas
+    import pyarrow.parquet as pq
+
     rows: dict[str, int] = {}
     days = EventDays()
     with open_archive(Path(path), limits) as reader:
@@ -85,6 +83,11 @@ def load_keys_side_by_side(
 ) -> tuple[dict[str, int], EventDays]:
     """Fill `ak_<entity>` for every entity while `load_database_keys` runs here; verify
     the archive. Returns the rows per entity and the events' days."""
+    # Loaded here, not with the module: an import that needs no second process (every
+    # PostgreSQL one, every small archive) does not pay for them.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     assert reader.path is not None
     names = sorted((e.name for e in entities), key=lambda n: -reader.unpacked_bytes_of(n))
     context = multiprocessing.get_context("spawn")
