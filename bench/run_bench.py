@@ -282,9 +282,10 @@ def speed_probe() -> float:
 
 
 LIBRARIES = "import duckdb, pyarrow, numpy"
+LIBRARY_PAIRS = 9
 
 
-def library_load(pairs: int = 9) -> float:
+def library_load(pairs: int = LIBRARY_PAIRS) -> float:
     """Seconds a whole process spends loading DuckDB, Arrow and NumPy: `python -c` of
     their imports against `python -c pass`, run in turn, median of the pairs' differences."""
     gaps = []
@@ -299,8 +300,8 @@ def library_lines(rows: list[dict[str, object]], load: float) -> list[str]:
 
     lines = [
         f"- `{LIBRARIES}` takes {load:.2f} s of a whole process here (bench/run_bench.py "
-        "`library_load`: against `python -c pass`, run in turn, median of 9 pairs). An import "
-        "always loads them (its diff works in DuckDB); on PostgreSQL an export loads them "
+        f"`library_load`: against `python -c pass`, run in turn, median of {LIBRARY_PAIRS} "
+        "pairs). An import always loads them (its diff works in DuckDB); on PostgreSQL an export loads them "
         f"only for a table of {ARROW_MIN_ROWS:,} rows or more without JSON columns (L's "
         "events and price history), so at S and M it does not."
     ]
