@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
+from bgw_pipeline_tests.probes import run_probe
 
 PROBE = """
 import sys
@@ -18,8 +17,4 @@ print("ok")
 
 
 def test_arrow_converts_lists_without_importing_pandas() -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=120, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "ok"
+    assert run_probe(PROBE) == "ok"

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
+from bgw_pipeline_tests.probes import run_probe
 
 PROBE = """
 import sys
-import bgw_pipeline.core.import_steps  # everything a PostgreSQL import loads for its diff
+import bgw_pipeline.core.importer, bgw_pipeline.core.postgres_snapshot
+import bgw_pipeline.core.import_steps  # what a PostgreSQL import loads for its diff
 heavy = [m for m in ("multiprocessing", "concurrent.futures.process", "pyarrow.parquet")
          if m in sys.modules]
 assert not heavy, f"loaded without a second process: {heavy}"
@@ -17,8 +17,4 @@ print("ok")
 
 
 def test_an_import_without_a_second_process_does_not_load_its_modules() -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=120, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "ok"
+    assert run_probe(PROBE) == "ok"
