@@ -7,10 +7,7 @@ from typing import Any
 
 import dagster as dg
 
-from bgw_pipeline.assets.archive import export_archive
-from bgw_pipeline.assets.csv_files import games_csv
-from bgw_pipeline.assets.extract import extract_tables
-from bgw_pipeline.assets.snapshots import SNAPSHOT_ASSETS
+from bgw_pipeline.assets.archive import backup_assets
 from bgw_pipeline.checks import ASSET_CHECKS
 from bgw_pipeline.jobs import (
     backup_freshness_job,
@@ -29,7 +26,7 @@ from bgw_pipeline.sensors import import_inbox_sensor
 def build_definitions(resources: Mapping[str, Any] | None = None) -> dg.Definitions:
     """Everything in the code location; tests pass their own resources."""
     return dg.Definitions(
-        assets=[extract_tables, *SNAPSHOT_ASSETS, export_archive, games_csv],
+        assets=[backup_assets],
         asset_checks=ASSET_CHECKS,
         jobs=[
             backup_job,

@@ -33,7 +33,8 @@ backup_job = dg.define_asset_job(
     # the verification that makes the new archive count as good.
     selection=dg.AssetSelection.groups(EXTRACT_GROUP, SNAPSHOT_GROUP, ARCHIVE_GROUP, CSV_GROUP)
     - dg.AssetSelection.checks(FRESHNESS),
-    description="Full backup: extract every table, write snapshots, the ZIP archive and CSV.",
+    description="Full backup: every table read once into the ZIP archive, snapshots and CSV, "
+    "then verified and restored in a scratch database.",
     tags={"bgw/kind": "backup"},
 )
 

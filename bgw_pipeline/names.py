@@ -16,7 +16,6 @@ CSV_GROUP = "bgw_csv"
 
 # Assets: one extract asset per table, named like the table.
 EXTRACT_KEYS: tuple[str, ...] = tuple(entity.name for entity in ALL_ENTITIES)
-EXTRACT_OP = "extract_tables"
 EXPORT_ARCHIVE = "export_archive"
 GAMES_CSV = "games_csv"
 

@@ -14,6 +14,15 @@ import dagster as dg
 from bgw_pipeline.names import BACKUP_JOB, EXPORT_ARCHIVE
 
 
+def archive_materialization(result: dg.ExecuteInProcessResult) -> dg.AssetMaterialization:
+    """The export_archive materialization of a backup_job run (its op materializes every
+    backup asset)."""
+    key = dg.AssetKey(EXPORT_ARCHIVE)
+    return [
+        m for m in result.asset_materializations_for_node(EXPORT_ARCHIVE) if m.asset_key == key
+    ][-1]
+
+
 def run_backup_job(
     include_raw_data: bool = False, instance: dg.DagsterInstance | None = None
 ) -> int:
@@ -28,7 +37,7 @@ def run_backup_job(
     if not result.success:
         print(f"backup_job failed (run {result.run_id}); see the run in the Dagster UI.")
         return 1
-    materialization = result.asset_materializations_for_node(EXPORT_ARCHIVE)[-1]
+    materialization = archive_materialization(result)
     meta = {key: value.value for key, value in materialization.metadata.items()}
     print(f"backup_job succeeded (run {result.run_id})")
     print(f"archive:  {Path(str(meta['path'])).resolve()}")

@@ -8,6 +8,7 @@ from typing import Any
 from bgw_pipeline import names
 from bgw_pipeline.definitions import build_definitions
 from bgw_pipeline.resources import ArchiveStore, BgwDatabase, ImportInbox, Operations
+from bgw_pipeline.run_backup import archive_materialization
 
 
 def local_resources(db_url: str, root: Path, settle_seconds: float = 0.0) -> dict[str, Any]:
@@ -29,5 +30,5 @@ def local_definitions(db_url: str, root: Path, settle_seconds: float = 0.0) -> A
 
 def archive_path(result: Any) -> Path:
     """Where the run's export_archive materialization put its archive."""
-    (materialization,) = result.asset_materializations_for_node(names.EXPORT_ARCHIVE)
+    materialization = archive_materialization(result)
     return Path(str(materialization.metadata["path"].value))

@@ -17,6 +17,7 @@ from typing import Any
 import dagster as dg
 
 from bgw_pipeline.names import BACKUP_JOB, EXPORT_ARCHIVE, IMPORT_JOB
+from bgw_pipeline.run_backup import archive_materialization
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ def run_backup(include_raw_data: bool) -> RunOutcome:
         return RunOutcome(
             result.run_id, False, {}, "backup_job failed; see the run in the Dagster UI"
         )
-    materialization = result.asset_materializations_for_node(EXPORT_ARCHIVE)[-1]
+    materialization = archive_materialization(result)
     metadata = {k: v.value for k, v in materialization.metadata.items()}
     return RunOutcome(result.run_id, True, metadata)
 

@@ -1,19 +1,78 @@
-"""The export archive asset: the versioned, checksummed ZIP backup."""
+"""The backup assets: every table, its snapshot files, the ZIP archive and the games CSV.
+
+One op materializes them all because one read of the database produces them all
+(core/backup.py): each still shows in the UI as its own asset with its own metadata and
+lineage, and the checks on the extracted tables are evaluated by the same op.
+"""
+
+from collections.abc import Iterator
 
 import dagster as dg
 from pydantic import Field
 
-from bgw_pipeline.core.entities import entities_for
-from bgw_pipeline.core.export import ExportResult, write_archive_file
+from bgw_pipeline.checks import EXTRACT_CHECK_SPECS, extract_check_results
+from bgw_pipeline.core.backup import BackupFolders, BackupResult, backup_database
+from bgw_pipeline.core.entities import ALL_ENTITIES, GAMES
+from bgw_pipeline.core.export import ExportResult
 from bgw_pipeline.core.ledger import record_export
-from bgw_pipeline.core.staging import StagedTables
-from bgw_pipeline.names import ARCHIVE_GROUP, EXPORT_ARCHIVE, EXTRACT_KEYS
-from bgw_pipeline.resources import ArchiveStore, Operations
+from bgw_pipeline.names import (
+    ARCHIVE_GROUP,
+    CSV_GROUP,
+    EXPORT_ARCHIVE,
+    EXTRACT_GROUP,
+    GAMES_CSV,
+    SNAPSHOT_GROUP,
+    snapshot_key,
+)
+from bgw_pipeline.resources import ArchiveStore, BgwDatabase, Operations
 from bgw_pipeline.retrying import retry_transient
+
+TABLE_DESCRIPTIONS = {
+    "games": "Board games watched in Russian shops, with their current price.",
+    "rules": "Notification rules that decide which price changes reach users.",
+    "events": "Events about games: sales, releases, pre-orders, restocks, price drops.",
+    "price_history": "Every price seen for each game in each shop over time.",
+    "raw_items": "Raw items as the scraper parsed them, before normalisation.",
+    "listings": "Raw listing pages as the scraper fetched them.",
+}
+
+BACKUP_SPECS = [
+    *(
+        dg.AssetSpec(e.name, group_name=EXTRACT_GROUP, description=TABLE_DESCRIPTIONS[e.name],
+                     kinds={"sql"})
+        for e in ALL_ENTITIES
+    ),
+    *(
+        dg.AssetSpec(
+            snapshot_key(e.name),
+            group_name=SNAPSHOT_GROUP,
+            deps=[e.name],
+            kinds={"json", "csv", "parquet"},
+            description=f"The {e.name} table as JSON, CSV and Parquet files for analysts.",
+        )
+        for e in ALL_ENTITIES
+    ),
+    dg.AssetSpec(
+        EXPORT_ARCHIVE,
+        group_name=ARCHIVE_GROUP,
+        deps=[e.name for e in ALL_ENTITIES],
+        kinds={"zip"},
+        description="The full BGW backup: a versioned ZIP with a checksum, ready to restore "
+        "anywhere.",
+    ),
+    dg.AssetSpec(
+        GAMES_CSV,
+        group_name=CSV_GROUP,
+        deps=[GAMES.name],
+        kinds={"csv"},
+        description="All games as an Excel-safe CSV file, in the columns of the API's games "
+        "export.",
+    ),
+]  # fmt: skip
 
 
 class ExportArchiveConfig(dg.Config):
-    """Options of one export."""
+    """Options of one backup."""
 
     include_raw_data: bool = Field(
         default=False, description="Also archive raw_items and listings (raw scraping data)."
@@ -39,30 +98,72 @@ def archive_metadata(result: ExportResult) -> dict[str, object]:
     return metadata
 
 
-@dg.asset(
-    key=EXPORT_ARCHIVE,
-    group_name=ARCHIVE_GROUP,
-    deps=list(EXTRACT_KEYS),
-    kinds={"zip"},
+def _materializations(backup: BackupResult, location: str) -> Iterator[dg.MaterializeResult]:
+    for name, files in backup.snapshots.items():
+        yield dg.MaterializeResult(
+            asset_key=name,
+            metadata={
+                "dagster/row_count": files.rows,
+                "snapshot_id": files.snapshot_id,
+                "parquet": dg.MetadataValue.path(str(files.parquet_path)),
+            },
+        )
+    for name, files in backup.snapshots.items():
+        yield dg.MaterializeResult(
+            asset_key=snapshot_key(name),
+            metadata={
+                "dagster/row_count": files.rows,
+                "json": dg.MetadataValue.path(str(files.json_path)),
+                "csv": dg.MetadataValue.path(str(files.csv_path)),
+                "parquet": dg.MetadataValue.path(str(files.parquet_path)),
+                "total_bytes": files.total_bytes,
+                "snapshot_id": files.snapshot_id,
+            },
+        )
+    metadata = archive_metadata(backup.export)
+    metadata["path"] = dg.MetadataValue.path(location)
+    yield dg.MaterializeResult(
+        asset_key=EXPORT_ARCHIVE,
+        metadata=metadata,
+        data_version=dg.DataVersion(backup.export.checksum),
+    )
+    yield dg.MaterializeResult(
+        asset_key=GAMES_CSV,
+        metadata={
+            "path": dg.MetadataValue.path(str(backup.games_csv)),
+            "dagster/row_count": backup.games_csv_rows,
+            "size_bytes": backup.games_csv.stat().st_size,
+        },
+    )
+
+
+@dg.multi_asset(
+    name=EXPORT_ARCHIVE, specs=BACKUP_SPECS, check_specs=EXTRACT_CHECK_SPECS, can_subset=False
 )
-def export_archive(
+def backup_assets(
     context: dg.AssetExecutionContext,
     config: ExportArchiveConfig,
+    database: BgwDatabase,
     archive_store: ArchiveStore,
     operations: Operations,
-) -> dg.MaterializeResult:
-    """The full BGW backup: a versioned ZIP with a checksum, ready to restore anywhere."""
-    with retry_transient(context.op_execution_context, operations):
-        source = StagedTables(archive_store.staging_dir, entities_for(config.include_raw_data))
-        result = write_archive_file(
-            source,
-            archive_store.archive_dir,
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    """Read every BGW table from one consistent snapshot into the archive and snapshot files."""
+    folders = BackupFolders(
+        archive_store.archive_dir, archive_store.snapshots_dir, archive_store.csv_dir
+    )
+    with (
+        retry_transient(context.op_execution_context, operations),
+        database.open_engine() as engine,
+    ):
+        backup = backup_database(
+            engine,
+            folders,
             config.include_raw_data,
             progress=lambda name, done, total: context.log.info(f"archived {name}: {done}/{total}"),
         )
-        location = archive_store.storage().store(result.path)
-        record_export(archive_store.archive_dir, "full", "success", result.size_bytes)
-    context.log.info(f"archive stored: {location} ({result.size_bytes} bytes)")
-    metadata = archive_metadata(result)
-    metadata["path"] = dg.MetadataValue.path(location)
-    return dg.MaterializeResult(metadata=metadata, data_version=dg.DataVersion(result.checksum))
+        location = archive_store.storage().store(backup.export.path)
+        record_export(archive_store.archive_dir, "full", "success", backup.export.size_bytes)
+        record_export(archive_store.archive_dir, "csv", "success", backup.games_csv.stat().st_size)
+    context.log.info(f"archive stored: {location} ({backup.export.size_bytes} bytes)")
+    yield from _materializations(backup, location)
+    yield from extract_check_results(backup.snapshots)

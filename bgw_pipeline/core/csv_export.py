@@ -68,6 +68,18 @@ def _header(names: Sequence[str]) -> bytes:
     return BOM + (",".join(names) + "\r\n").encode("utf-8")
 
 
+def csv_header(names: Sequence[str]) -> bytes:
+    """The BOM and header line of a CSV file with these columns (snapshot_tee.py writes
+    a file a batch at a time)."""
+    return _header(names)
+
+
+def csv_rows(columns: Sequence[str], batch: pa.RecordBatch) -> bytes:
+    """The lines of the named columns of one record batch."""
+    values = [batch.column(name).to_pylist() for name in columns]
+    return b"".join(_line(row) for row in zip(*values, strict=True))
+
+
 def write_batches_csv(
     columns: Sequence[str], batches: Iterable[pa.RecordBatch], out: BinaryIO
 ) -> int:

@@ -9,6 +9,8 @@ replaces the other.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -77,6 +79,25 @@ def write_archive_file(
     )
 
 
+@contextmanager
+def open_export_source(engine: Engine) -> Iterator[Any]:
+    """One consistent snapshot of the database, read the fastest way its dialect allows:
+    PostgreSQL over psycopg alone (the server encodes the rows; postgres_snapshot.py),
+    SQLite in one read transaction (snapshot.py)."""
+    if engine.dialect.name == "postgresql":
+        from bgw_pipeline.core.postgres_snapshot import open_postgres_snapshot
+
+        with open_postgres_snapshot(engine.url.render_as_string(hide_password=False)) as pg:
+            yield pg
+        return
+    from bgw_pipeline.core.schema import ensure_schema
+    from bgw_pipeline.core.snapshot import open_snapshot
+
+    ensure_schema(engine)
+    with open_snapshot(engine) as snapshot:
+        yield snapshot
+
+
 def export_database(
     engine: Engine,
     out_dir: Path,
@@ -88,11 +109,7 @@ def export_database(
     if engine.dialect.name == "postgresql":
         url = engine.url.render_as_string(hide_password=False)
         return export_postgres(url, out_dir, include_raw_data, created_at, progress)
-    from bgw_pipeline.core.schema import ensure_schema
-    from bgw_pipeline.core.snapshot import open_snapshot
-
-    ensure_schema(engine)
-    with open_snapshot(engine) as snapshot:
+    with open_export_source(engine) as snapshot:
         return write_archive_file(snapshot, out_dir, include_raw_data, created_at, progress)
 
 

@@ -1,4 +1,4 @@
-"""Integrity checks over staged tables, run in DuckDB straight on the Parquet files."""
+"""Integrity checks over a backup's Parquet snapshot files, run in DuckDB on the files."""
 
 from __future__ import annotations
 
@@ -20,12 +20,12 @@ class IntegrityResult:
 
 
 def _parquet(path: Path) -> str:
-    # Paths are ours (the staging folder), but quote them properly all the same.
+    # Paths are ours (the snapshots folder), but quote them properly all the same.
     return "read_parquet('" + str(path).replace("'", "''") + "')"
 
 
 def duplicate_ids(table: Path) -> IntegrityResult:
-    """Ids that occur more than once in a staged table."""
+    """Ids that occur more than once in a table's Parquet snapshot."""
     with duckdb.connect() as con:
         rows = con.execute(
             f"SELECT id, count(*) AS n FROM {_parquet(table)} GROUP BY id HAVING n > 1 ORDER BY id"

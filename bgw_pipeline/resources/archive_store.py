@@ -30,10 +30,6 @@ class ArchiveStore(dg.ConfigurableResource):
         return Path(self.export_path)
 
     @property
-    def staging_dir(self) -> Path:
-        return Path(self.export_path) / ".staging"
-
-    @property
     def snapshots_dir(self) -> Path:
         return Path(self.export_path) / "snapshots"
 

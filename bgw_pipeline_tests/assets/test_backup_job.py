@@ -9,6 +9,7 @@ import dagster as dg
 import sqlalchemy as sa
 
 from bgw_pipeline import names
+from bgw_pipeline.run_backup import archive_materialization
 from bgw_pipeline_tests.dagster_resources import archive_path, local_definitions
 from bgw_pipeline_tests.factories import small_database
 
@@ -29,7 +30,7 @@ def test_backup_job_writes_archive_snapshots_csv_and_passes_its_checks(
     result = _run_backup(db_url, tmp_path / "exports", include_raw_data=True)
     assert result.success
 
-    (materialization,) = result.asset_materializations_for_node(names.EXPORT_ARCHIVE)
+    materialization = archive_materialization(result)
     meta = {k: v.value for k, v in materialization.metadata.items()}
     archive = Path(meta["path"])
     assert archive.parent == tmp_path / "exports" and archive.exists()
@@ -62,7 +63,7 @@ def test_archive_without_raw_data_by_default_and_data_version_is_checksum(
     small_database(engine)
     result = _run_backup(db_url, tmp_path / "exports", include_raw_data=False)
     assert result.success
-    (materialization,) = result.asset_materializations_for_node(names.EXPORT_ARCHIVE)
+    materialization = archive_materialization(result)
     checksum = materialization.metadata["checksum"].value
     assert materialization.tags["dagster/data_version"] == checksum
     with zipfile.ZipFile(materialization.metadata["path"].value) as zf:

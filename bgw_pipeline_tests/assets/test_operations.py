@@ -23,7 +23,7 @@ def test_an_unreachable_database_is_retried_then_fails_clearly(tmp_path: Path) -
     result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
     assert not result.success
     assert len(_events(result, "STEP_UP_FOR_RETRY")) == 2  # 3 tries in the test resources
-    failure = result.failure_data_for_node("extract_tables")
+    failure = result.failure_data_for_node(names.EXPORT_ARCHIVE)
     assert failure is not None
     message = str(failure.error)
     assert "gave up after 3 tries" in message and "cannot reach the database" in message

@@ -12,6 +12,7 @@ from bgw_pipeline import names
 from bgw_pipeline.core.s3_storage import S3Settings, S3Storage
 from bgw_pipeline.definitions import build_definitions
 from bgw_pipeline.resources import ArchiveStore
+from bgw_pipeline.run_backup import archive_materialization
 from bgw_pipeline_tests.dagster_resources import local_resources
 from bgw_pipeline_tests.factories import dump_database, small_database
 from bgw_pipeline_tests.s3_server import ACCESS_KEY, SECRET_KEY, new_bucket
@@ -50,7 +51,7 @@ def test_s3_backup_import_and_retention_without_leaking_secrets(
     backup = defs.resolve_job_def(names.BACKUP_JOB).execute_in_process(instance=instance)
     assert backup.success
     assert all(c.passed for c in backup.get_asset_check_evaluations())
-    (materialization,) = backup.asset_materializations_for_node(names.EXPORT_ARCHIVE)
+    materialization = archive_materialization(backup)
     uri = str(materialization.metadata["path"].value)
     assert uri.startswith(f"s3://{s3.bucket}/bgw_backup_")
     assert not list((tmp_path / "exports").glob("bgw_backup_*.zip")), "only in S3"

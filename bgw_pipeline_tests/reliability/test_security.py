@@ -15,6 +15,7 @@ from urllib.parse import quote
 import requests
 import sqlalchemy as sa
 
+from bgw_pipeline.core.backup import BackupFolders, backup_database
 from bgw_pipeline.core.csv_export import (
     FORMULA_STARTS,
     write_games_csv_batches,
@@ -24,7 +25,6 @@ from bgw_pipeline.core.database import create_engine
 from bgw_pipeline.core.entities import GAMES, PRICE_HISTORY
 from bgw_pipeline.core.schema import ensure_schema
 from bgw_pipeline.core.snapshot import open_snapshot
-from bgw_pipeline.core.snapshot_files import write_snapshot_files
 from bgw_pipeline_tests.api.live_server import live_server, server_env
 from bgw_pipeline_tests.factories import insert, make_game, make_price
 from bgw_pipeline_tests.reliability.tally import record
@@ -74,13 +74,15 @@ def test_every_csv_neutralizes_formulas(tmp_path: Path) -> None:
     game_id = _formula_database(url)
     engine = create_engine(url)
     outputs: dict[str, bytes] = {}
+    folders = BackupFolders(tmp_path / "out", tmp_path / "snapshots", tmp_path / "csv")
+    backup = backup_database(engine, folders)
+    for entity in (GAMES, PRICE_HISTORY):
+        outputs[f"snapshot {entity.name}.csv"] = backup.snapshots[entity.name].csv_path.read_bytes()
+    outputs["games_csv asset"] = backup.games_csv.read_bytes()
     with open_snapshot(engine) as snapshot:
-        for entity in (GAMES, PRICE_HISTORY):
-            files = write_snapshot_files(entity, snapshot, tmp_path / "snapshots")
-            outputs[f"snapshot {entity.name}.csv"] = Path(files.csv_path).read_bytes()
         buffer = io.BytesIO()
         write_games_csv_batches(snapshot.batches(GAMES), buffer)
-        outputs["games_csv asset"] = buffer.getvalue()
+        outputs["games csv from database batches"] = buffer.getvalue()
     path, _rows = write_price_history_csv_file(engine, tmp_path / "ph", game_id, 365)
     outputs["price_history_csv job"] = Path(path).read_bytes()
     engine.dispose()
