@@ -10,7 +10,9 @@ shows exactly the state the archive holds, and the database is read once.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +28,7 @@ from bgw_pipeline.core.encoded_chunks import EncodedChunk, encoded_chunks
 from bgw_pipeline.core.entities import GAMES, Entity
 
 SNAPSHOT_ID_KEY = b"bgw.snapshot_id"
+MAX_CONVERTING = 2  # batches of encoded rows waiting for the worker thread
 
 
 @dataclass(frozen=True)
@@ -54,9 +57,16 @@ class _EntityFiles:
     """One entity's snapshot files, open while its rows pass; published only when complete."""
 
     def __init__(
-        self, entity: Entity, snapshots_dir: Path, games_csv: Path | None, snapshot_id: str
+        self,
+        entity: Entity,
+        snapshots_dir: Path,
+        games_csv: Path | None,
+        snapshot_id: str,
+        worker: ThreadPoolExecutor,
     ) -> None:
         self.entity = entity
+        self._worker = worker
+        self._converting: deque[Future[None]] = deque()
         self.rows = 0
         self._stack = ExitStack()
         self._paths = snapshot_paths(snapshots_dir, entity)
@@ -88,18 +98,32 @@ class _EntityFiles:
             self._flush()
 
     def _flush(self) -> None:
+        """Hand the gathered rows to the worker thread: Arrow's parse, the Parquet and CSV
+        encoding release the GIL, so they run beside the archive's compression. At most
+        MAX_CONVERTING batches wait, so memory stays bounded whatever the table's size."""
         if not self._pending:
             return
-        table = table_from_encoded(self.entity, b",\n".join(self._pending))
+        data = b",\n".join(self._pending)
         self._pending, self._pending_bytes = [], 0
+        while len(self._converting) >= MAX_CONVERTING:
+            self._converting.popleft().result()
+        self._converting.append(self._worker.submit(self._convert, data))
+
+    def _convert(self, data: bytes) -> None:
+        table = table_from_encoded(self.entity, data)
         self._parquet.write_table(table.replace_schema_metadata(self._schema.metadata))
         for batch in table.to_batches():
             self._csv.write(csv_rows(self.entity.column_names, batch))
             if self._games_csv is not None:
                 self._games_csv.write(csv_rows(GAMES_CSV_HEADER, batch))
 
+    def _drain(self) -> None:
+        while self._converting:
+            self._converting.popleft().result()
+
     def finish(self) -> SnapshotFiles:
         self._flush()
+        self._drain()
         self._json.write(b"\n]}\n" if self.rows else b"]}\n")
         self._stack.close()  # closes the Parquet writer first, then publishes each file
         json_path, csv_path, parquet_path = self._paths
@@ -109,6 +133,9 @@ class _EntityFiles:
 
     def abandon(self, exc: BaseException) -> None:
         """Remove the partial files: the block ends with the error that stopped the rows."""
+        for future in self._converting:
+            future.cancel()
+        wait(self._converting)
         self._stack.__exit__(type(exc), exc, exc.__traceback__)
 
 
@@ -138,6 +165,11 @@ class SnapshotTee:
         self._snapshot_id = snapshot_id
         self._also_read = tuple(also_read)
         self.files: dict[str, SnapshotFiles] = {}
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix="bgw-snapshot-files")
+
+    def close(self) -> None:
+        """Stop the worker thread (the files are finished or abandoned by then)."""
+        self._worker.shutdown(wait=True, cancel_futures=True)
 
     def count(self, entity: Entity) -> int:
         return int(self._source.count(entity))
@@ -150,7 +182,7 @@ class SnapshotTee:
 
     def encoded_chunks(self, entity: Entity) -> Iterator[EncodedChunk]:
         games_csv = self._games_csv if entity == GAMES else None
-        files = _EntityFiles(entity, self._dir, games_csv, self._snapshot_id)
+        files = _EntityFiles(entity, self._dir, games_csv, self._snapshot_id, self._worker)
         try:
             for chunk in encoded_chunks(entity, self._source):
                 files.add(chunk)
