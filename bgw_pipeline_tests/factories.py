@@ -147,3 +147,26 @@ def dump_database(engine: sa.Engine) -> dict[str, list[tuple[Any, ...]]]:
             name: [tuple(r) for r in conn.execute(table.select().order_by(table.c.id))]
             for name, table in TABLES.items()
         }
+
+
+JSON_COLUMNS = {"games": ("synonyms",), "raw_items": ("payload",)}
+
+
+def clear_database(engine: sa.Engine) -> None:
+    """Delete every row of every BGW table (references first)."""
+    with engine.begin() as conn:
+        for table in ("price_history", "events", "raw_items", "listings", "games", "rules"):
+            conn.execute(TABLES[table].delete())
+
+
+def fill_database(engine: sa.Engine, data: dict[str, list[dict[str, Any]]]) -> None:
+    """Insert a drawn database (reliability/strategies.py `databases()`)."""
+    import json
+
+    for table in ("games", "price_history", "raw_items"):
+        rows = [
+            {k: (json.dumps(v) if k in JSON_COLUMNS.get(table, ()) else v) for k, v in r.items()}
+            for r in data[table]
+        ]
+        if rows:
+            insert(engine, table, rows)

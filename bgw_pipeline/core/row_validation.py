@@ -147,12 +147,12 @@ _CONVERTERS: dict[Kind, Callable[[Any], Any]] = {
 }
 
 
-def _string_list(value: Any, what: str) -> None:
+def check_string_list(value: Any, what: str) -> None:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise _Invalid(f"{what} must be a JSON array of strings")
 
 
-def _conditions(value: Any) -> None:
+def check_conditions(value: Any) -> None:
     if not isinstance(value, list) or not value:
         raise _Invalid("conditions must be a non-empty JSON array")
     for item in value:
@@ -182,14 +182,14 @@ def _check_semantics(entity: Entity, row: Mapping[str, Any]) -> None:
         low, high = row.get("players_min"), row.get("players_max")
         if low is not None and high is not None and high < low:
             raise _Invalid(f"players_max={high} is below players_min={low}")
-        _string_list(row["synonyms"], "synonyms")
+        check_string_list(row["synonyms"], "synonyms")
     elif entity.name == "rules":
         if not row["name"]:
             raise _Invalid("name is empty")
         if row["logic"] not in RULE_LOGIC:
             raise _Invalid(f"logic must be AND or OR, got {row['logic']!r:.20}")
-        _string_list(row["channels"], "channels")
-        _conditions(row["conditions"])
+        check_string_list(row["channels"], "channels")
+        check_conditions(row["conditions"])
     elif entity.name == "events" and row["kind"] not in EVENT_KINDS:
         raise _Invalid(f"unknown event kind {row['kind']!r:.30}")
 

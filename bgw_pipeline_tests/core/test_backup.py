@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import itertools
-import json
 import threading
 import uuid
 import zipfile
@@ -34,11 +33,18 @@ from bgw_pipeline.core.row_encoding import iter_entity_json, iter_sorted_rows
 from bgw_pipeline.core.schema import TABLES
 from bgw_pipeline.core.snapshot import open_snapshot
 from bgw_pipeline.core.values import canonical_json_text
-from bgw_pipeline_tests.factories import BASE_TIME, insert, make_game, make_price, small_database
+from bgw_pipeline_tests.factories import (
+    BASE_TIME,
+    clear_database,
+    fill_database,
+    insert,
+    make_game,
+    make_price,
+    small_database,
+)
 from bgw_pipeline_tests.reliability.strategies import databases
 
 FIXTURES = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large]
-JSON_COLUMNS = {"games": ("synonyms",), "raw_items": ("payload",)}
 
 
 def _reference_table(engine: sa.Engine, entity: Entity) -> pa.Table:
@@ -85,22 +91,6 @@ def _folders(tmp_path: Path) -> BackupFolders:
     return BackupFolders(tmp_path / "archives", tmp_path / "snapshots", tmp_path / "csv")
 
 
-def _clear(engine: sa.Engine) -> None:
-    with engine.begin() as conn:
-        for table in ("price_history", "events", "raw_items", "listings", "games", "rules"):
-            conn.execute(TABLES[table].delete())
-
-
-def _fill(engine: sa.Engine, data: dict[str, list[dict[str, Any]]]) -> None:
-    for table in ("games", "price_history", "raw_items"):
-        rows = [
-            {k: (json.dumps(v) if k in JSON_COLUMNS.get(table, ()) else v) for k, v in r.items()}
-            for r in data[table]
-        ]
-        if rows:
-            insert(engine, table, rows)
-
-
 def test_snapshot_files_equal_the_row_by_row_path(engine: sa.Engine, tmp_path: Path) -> None:
     small_database(engine)
     backup = backup_database(engine, _folders(tmp_path), include_raw_data=False)
@@ -114,8 +104,8 @@ def test_random_databases_give_the_reference_files(engine: sa.Engine, tmp_path: 
     @settings(max_examples=12, deadline=None, suppress_health_check=FIXTURES)
     @given(data=databases())
     def same_files(data: dict[str, list[dict[str, Any]]]) -> None:
-        _clear(engine)
-        _fill(engine, data)
+        clear_database(engine)
+        fill_database(engine, data)
         folders = BackupFolders(tmp_path / uuid.uuid4().hex, tmp_path / "s", tmp_path / "c")
         _assert_matches_reference(engine, backup_database(engine, folders, include_raw_data=True))
 

@@ -18,29 +18,17 @@ from bgw_pipeline.core.archive_reader import verify_archive
 from bgw_pipeline.core.errors import BgwError
 from bgw_pipeline.core.export import export_database
 from bgw_pipeline.core.importer import ImportFolders, ImportOptions, run_import
-from bgw_pipeline.core.schema import TABLES, ensure_schema
-from bgw_pipeline_tests.factories import dump_database, insert, small_database
+from bgw_pipeline.core.schema import ensure_schema
+from bgw_pipeline_tests.factories import (
+    clear_database,
+    dump_database,
+    fill_database,
+    small_database,
+)
 from bgw_pipeline_tests.reliability.strategies import databases
 from bgw_pipeline_tests.reliability.tally import budget, record
 
 FIXTURES = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large]
-JSON_COLUMNS = {"games": ("synonyms",), "raw_items": ("payload",)}
-
-
-def _clear(engine: sa.Engine) -> None:
-    with engine.begin() as conn:
-        for table in ("price_history", "events", "raw_items", "listings", "games", "rules"):
-            conn.execute(TABLES[table].delete())
-
-
-def _fill(engine: sa.Engine, data: dict[str, list[dict[str, Any]]]) -> None:
-    for table in ("games", "price_history", "raw_items"):
-        rows = [
-            {k: (json.dumps(v) if k in JSON_COLUMNS.get(table, ()) else v) for k, v in r.items()}
-            for r in data[table]
-        ]
-        if rows:
-            insert(engine, table, rows)
 
 
 @pytest.fixture
@@ -65,9 +53,9 @@ def test_random_databases_survive_export_and_import_exactly(
     @given(data=databases())
     def round_trip(data: dict[str, list[dict[str, Any]]]) -> None:
         runs["examples"] += 1
-        _clear(engine)
-        _clear(second_engine)
-        _fill(engine, data)
+        clear_database(engine)
+        clear_database(second_engine)
+        fill_database(engine, data)
         exported = export_database(engine, tmp_path / "a", include_raw_data=True)
         folders = ImportFolders(tmp_path / "work")
         run_import(second_engine, exported.path, folders, ImportOptions(dry_run=False))
