@@ -51,11 +51,12 @@ api: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/bgw demo-db --if-empty
 	$(BIN)/uvicorn bgw_pipeline.api:app --host 0.0.0.0 --port $${API_PORT:-8000}
 
-## bench: time export, import dry run and apply against pg_dump and a naive export
-## (S and M; `make bench LARGE=1` adds L); writes docs/BENCHMARKS.md and a plot
+## bench: time export, backup, import dry run and apply (CLI and the sensor's path)
+## against pg_dump -Fc / sqlite3 .backup + zip -6 and a naive export (S and M;
+## `make bench LARGE=1` adds L, `XL=1` adds L and XL); writes docs/BENCHMARKS.md and a plot
 bench: $(TEST_STAMP)
 	$(BIN)/pip install --quiet -e '.[bench]'
-	$(BIN)/python bench/run_bench.py $(if $(LARGE),--large,)
+	$(BIN)/python bench/run_bench.py $(if $(LARGE),--large,) $(if $(XL),--xl,)
 
 ## reliability: the reliability suite at full size (more examples, fuzzing, load);
 ## prints the summary table and writes docs/RELIABILITY.md

@@ -1,10 +1,14 @@
-"""`make bench`: whole-process timings of export, import dry run and apply, with references.
+"""`make bench`: whole-process timings of every door in and out of the database, with peers.
 
-For each scale (S = 1, M = 10, and L = 100 with --large) and backend (SQLite, PostgreSQL):
+For each scale (S = 1, M = 10, L = 100 with --large) and backend (SQLite, PostgreSQL):
 demo data is generated, then each command runs as its own process, median of --repeat
-runs, wall time and peak RSS from the kernel's accounting of the child (wait4). References:
-`pg_dump -Fc` of the same tables and a naive export (bench/naive_export.py). Writes
-docs/BENCHMARKS.md and docs/benchmarks.png.
+runs, wall time and peak RSS from the kernel's accounting of the child (wait4). Doors:
+`bgw export`, `bgw backup` (backup_job through Dagster), `bgw import` dry run and apply,
+the same import on the inbox sensor's path (bench/sensor_import.py), a naive export
+(bench/naive_export.py), and the peer: `pg_dump -Fc` of the same tables, or `sqlite3
+.backup` and `zip -6`. --xl adds XL (scale 1000): the export's and the backup's peak RSS.
+Writes BENCHMARKS.md and benchmarks.png to docs/ (or --out); bench/bench_report.py
+writes them.
 """
 
 from __future__ import annotations
@@ -22,9 +26,12 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_report, however this is loaded
+import bench_report
+from bench_report import LIBRARIES, LIBRARY_PAIRS, PG_PEER, SCALES, SQLITE_PEER
+
 ROOT = Path(__file__).resolve().parents[1]
 BGW = [sys.executable, "-m", "bgw_pipeline.cli"]
-SCALES = {"S": 1, "M": 10, "L": 100}
 PG_ADMIN = os.environ.get(
     "BGW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
@@ -112,15 +119,6 @@ def zlib6_size(archive: Path) -> int:
     return total + 22
 
 
-def dagster_backup(url: str, work: Path, runs: int) -> tuple[float, float]:
-    """`bgw backup` (backup_job through Dagster, with raw data) on a fresh DAGSTER_HOME."""
-    home = work / "dagster_home"
-    home.mkdir(exist_ok=True)
-    shutil.copy(ROOT / "deploy" / "dagster.local.yaml", home / "dagster.yaml")
-    env = {"BGW_DATABASE_URL": url, "DAGSTER_HOME": str(home)}
-    return median_of(runs, [*BGW, "backup", "--include-raw-data"], env=env)
-
-
 def settle(url: str) -> None:
     """Bring a freshly loaded database to the steady state of one in service: vacuumed and
     analysed. Otherwise autovacuum starts on the new tables during the first timings and
@@ -131,8 +129,8 @@ def settle(url: str) -> None:
     engine.dispose()
 
 
-def bench_one(scale: str, backend: str, work: Path, runs: int) -> dict[str, object]:
-    factor = SCALES[scale]
+def fresh_database(scale: str, backend: str, work: Path) -> str:
+    """The URL of a new database holding `bgw demo-db --scale SCALES[scale]`, settled."""
     if backend == "sqlite":
         url = f"sqlite:///{work / f'{scale}.db'}"
     else:
@@ -147,124 +145,163 @@ def bench_one(scale: str, backend: str, work: Path, runs: int) -> dict[str, obje
             .set(drivername="postgresql", database=name)
             .render_as_string(False)
         )
-    subprocess.run([*BGW, "demo-db", "--scale", str(factor), "--url", url], check=True, cwd=ROOT,
-                   stdout=subprocess.DEVNULL)  # fmt: skip
+    subprocess.run([*BGW, "demo-db", "--scale", str(SCALES[scale]), "--url", url], check=True,
+                   cwd=ROOT, stdout=subprocess.DEVNULL)  # fmt: skip
     settle(url)
-    out = work / f"out-{scale}-{backend}"
+    return url
+
+
+def drop_database(url: str) -> None:
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
+        return
+    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{sa.make_url(url).database}" WITH (FORCE)')
+    admin.dispose()
+
+
+def door_env(url: str, folder: Path) -> dict[str, str]:
+    """A fresh deployment for one scale on one backend: DAGSTER_HOME (deploy/
+    dagster.local.yaml), EXPORT_PATH (backups, import plans and reports) and IMPORT_INBOX."""
+    home = folder / "dagster_home"
+    home.mkdir(parents=True)
+    shutil.copy(ROOT / "deploy" / "dagster.local.yaml", home / "dagster.yaml")
+    return {"BGW_DATABASE_URL": url, "DAGSTER_HOME": str(home),
+            "EXPORT_PATH": str(folder / "exports"), "IMPORT_INBOX": str(folder / "inbox")}  # fmt: skip
+
+
+SENSOR_IMPORT = [sys.executable, str(ROOT / "bench" / "sensor_import.py")]
+SENSOR_SETTLED_AGO = 60.0  # seconds: past the inbox's settle time, as a finished copy is
+
+
+def sensor_import(
+    archive: Path, env: dict[str, str], apply: bool
+) -> tuple[tuple[float, float], dict]:
+    """The archive dropped in the inbox (apply/ to apply), then one timed tick-and-run."""
+    folder = Path(env["IMPORT_INBOX"]) / ("apply" if apply else "")
+    folder.mkdir(parents=True, exist_ok=True)
+    dropped = folder / archive.name
+    shutil.copyfile(archive, dropped)
+    settled = time.time() - SENSOR_SETTLED_AGO
+    os.utime(dropped, (settled, settled))
+    result = timed(SENSOR_IMPORT, env)
+    return result, json.loads(LAST_STDOUT[0].strip().splitlines()[-1])
+
+
+PY_PEER = (  # the SQLite peer when the sqlite3 or zip binary is missing: the same two steps
+    "import os, sqlite3, sys, zipfile\n"
+    "src, copy, out = sys.argv[1:]\n"
+    "a, b = sqlite3.connect(src), sqlite3.connect(copy)\n"
+    "a.backup(b)\n"
+    "b.close(), a.close()\n"
+    "with zipfile.ZipFile(out, 'w', zipfile.ZIP_DEFLATED, compresslevel=6) as z:\n"
+    "    z.write(copy, os.path.basename(copy))\n"
+)
+
+
+def sqlite_peer(url: str, work: Path, runs: int) -> tuple[tuple[float, float], str, float]:
+    """`sqlite3 .backup` to a file, then `zip -6` of it: (timing, which tool, zip MiB)."""
+    source, copy, out = url.removeprefix("sqlite:///"), work / "peer.db", work / "peer.zip"
+
+    def clear() -> None:  # zip adds to an existing archive, and .backup overwrites
+        copy.unlink(missing_ok=True)
+        out.unlink(missing_ok=True)
+
+    if shutil.which("sqlite3") and shutil.which("zip"):
+        name = SQLITE_PEER
+        command = ["sh", "-c", "sqlite3 \"$1\" \".backup '$2'\" && zip -6 -q -j \"$3\" \"$2\"",
+                   "peer", source, str(copy), str(out)]  # fmt: skip
+    else:
+        name = "Python's sqlite3 backup + zipfile deflate level 6 (no sqlite3/zip binary)"
+        command = [sys.executable, "-c", PY_PEER, source, str(copy), str(out)]
+    timing = median_of(runs, command, before=clear)
+    size = out.stat().st_size / 2**20
+    clear()
+    return timing, name, size
+
+
+def pg_dump(url: str, work: Path, runs: int) -> tuple[tuple[float, float], str, float]:
+    parsed, out = sa.make_url(url), work / "dump.pgc"
+    dump = ["pg_dump", "-Fc", "-h", parsed.host or "127.0.0.1", "-U", parsed.username or "postgres",
+            "-f", str(out), *[a for t in TABLES for a in ("-t", t)], parsed.database or ""]  # fmt: skip
+    timing = median_of(runs, dump)
+    size = out.stat().st_size / 2**20
+    out.unlink()
+    return timing, PG_PEER, size
+
+
+def _written() -> int:
+    return int(json.loads(LAST_STDOUT[0])["message"].split()[1])
+
+
+def _median(results: list[tuple[float, float]]) -> tuple[float, float]:
+    return statistics.median(r[0] for r in results), statistics.median(r[1] for r in results)
+
+
+def bench_one(scale: str, backend: str, work: Path, runs: int) -> dict[str, object]:
+    url = fresh_database(scale, backend, work)
+    folder = work / f"{scale}-{backend}"
+    env = door_env(url, folder)
+    out = folder / "out"
     export = median_of(
-        runs, [*BGW, "export", "--include-raw-data", "--url", url, "--out", str(out)]
+        runs, [*BGW, "export", "--include-raw-data", "--url", url, "--out", str(out)], env=env
     )
     archive = sorted(out.glob("bgw_backup_*.zip"))[-1]
+    backup = median_of(runs, [*BGW, "backup"], env=env)  # no raw data: the default
     command = [*BGW, "import", str(archive), "--url", url]
-    dry_runs, apply_runs, written = [], [], []
-    for _ in range(runs):  # each round: 1% changed, dry run (saves the plan), apply it
+    rounds: dict[str, list[tuple[float, float]]] = {
+        k: [] for k in ("dry", "apply", "sdry", "sapply")
+    }
+    written, sensor_written, ticks = [], [], []
+    for _ in range(runs):  # each round: 1% changed, dry run (saves the plan), apply it; twice
         changed = change_one_percent(url)
-        dry_runs.append(timed(command))
-        apply_runs.append(timed([*command, "--apply"]))
-        message = json.loads(LAST_STDOUT[0])["message"]
-        written.append((changed, int(message.split()[1])))
-    dry = statistics.median(r[0] for r in dry_runs), statistics.median(r[1] for r in dry_runs)
-    apply = statistics.median(r[0] for r in apply_runs), statistics.median(r[1] for r in apply_runs)
+        rounds["dry"].append(timed(command, env))
+        rounds["apply"].append(timed([*command, "--apply"], env))
+        written.append((changed, _written()))
+        changed = change_one_percent(url)
+        for key, apply in (("sdry", False), ("sapply", True)):
+            timing, report = sensor_import(archive, env, apply)
+            rounds[key].append(timing)
+            ticks.append(float(report["sensor_seconds"]))
+        sensor_written.append((changed, int(report["message"].split()[1])))
     # The naive export needs gigabytes at L: one run there is enough to place it.
     naive = median_of(1 if scale == "L" else runs, [sys.executable,
                       str(ROOT / "bench" / "naive_export.py"), url, str(work / "naive.zip")])  # fmt: skip
+    peer, peer_name, peer_mb = (sqlite_peer if backend == "sqlite" else pg_dump)(url, work, runs)
     row: dict[str, object] = {
-        "scale": scale, "backend": backend, "export": export, "dry_run": dry, "apply": apply,
-        "naive": naive, "archive_mb": archive.stat().st_size / 2**20, "pg_dump": None,
-        "rows": total_rows(url), "zlib6_mb": zlib6_size(archive) / 2**20,
-        "written_equals_changed": all(w == c for c, w in written), "written": written,
-        "dagster": dagster_backup(url, work, runs) if scale == "S" else None,
+        "scale": scale, "backend": backend, "export": export, "backup": backup,
+        "dry_run": _median(rounds["dry"]), "apply": _median(rounds["apply"]),
+        "sensor_dry": _median(rounds["sdry"]), "sensor_apply": _median(rounds["sapply"]),
+        "sensor_tick": statistics.median(ticks), "naive": naive,
+        "peer": peer, "peer_name": peer_name, "peer_mb": peer_mb,
+        "archive_mb": archive.stat().st_size / 2**20, "zlib6_mb": zlib6_size(archive) / 2**20,
+        "rows": total_rows(url), "written": written, "sensor_written": sensor_written,
+        "export_plain": None,
     }  # fmt: skip
-    if backend == "postgresql":
-        parsed = sa.make_url(url)
-        dump = ["pg_dump", "-Fc", "-h", parsed.host or "127.0.0.1", "-U", parsed.username or "postgres",
-                "-f", str(work / "dump.pgc"), *[a for t in TABLES for a in ("-t", t)], parsed.database or ""]  # fmt: skip
-        row["pg_dump"] = median_of(runs, dump)
+    if scale == "S":  # the export as `bgw backup` archives it, for Dagster's overhead
+        row["export_plain"] = median_of(
+            runs, [*BGW, "export", "--url", url, "--out", str(folder / "plain")], env=env
+        )
+    shutil.rmtree(folder)
     return row
 
 
-def _ratio(a: float | None, b: float | None) -> str:
-    return "" if not a or not b else f"{a / b:.2f}"
-
-
-def _met(ok: bool) -> str:
-    return "met" if ok else "**missed**"
-
-
-def _t(cell: object) -> tuple[float, float]:
-    return cell  # type: ignore[return-value]
-
-
-def table_lines(rows: list[dict[str, object]]) -> list[str]:
-    lines = [
-        "| scale | backend | rows | export s (MiB) | rows/s | dry run s (MiB) | apply s (MiB) "
-        "| naive export s (MiB) | pg_dump -Fc s | export/pg_dump | archive MB | zlib-6 MB |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        export, dry, apply, naive = (_t(r[k]) for k in ("export", "dry_run", "apply", "naive"))
-        dump = _t(r["pg_dump"])[0] if r["pg_dump"] else None
-        lines.append(
-            f"| {r['scale']} | {r['backend']} | {r['rows']:,} | {export[0]:.2f} ({export[1]:.0f}) "
-            f"| {int(r['rows']) / export[0]:,.0f} | {dry[0]:.2f} ({dry[1]:.0f}) "  # type: ignore[call-overload]
-            f"| {apply[0]:.2f} ({apply[1]:.0f}) | {naive[0]:.2f} ({naive[1]:.0f}) "
-            f"| {'' if dump is None else f'{dump:.2f}'} | {_ratio(export[0], dump)} "
-            f"| {r['archive_mb']:.1f} | {r['zlib6_mb']:.1f} |"
-        )
-    return lines
-
-
-def target_lines(rows: list[dict[str, object]], backend: str) -> list[str]:
-    mine = {str(r["scale"]): r for r in rows if r["backend"] == backend}
-    lines = []
-    for scale in ("M", "L"):
-        r = mine.get(scale)
-        if r is None:
-            continue
-        export, dry, apply = _t(r["export"]), _t(r["dry_run"]), _t(r["apply"])
-        if r["pg_dump"]:
-            dump = _t(r["pg_dump"])[0]
-            lines.append(f"- {scale}: export no slower than pg_dump -Fc: "
-                         f"{_met(export[0] <= dump)} (ratio {export[0] / dump:.2f})")  # fmt: skip
-        lines.append(f"- {scale}: dry run no slower than the export: "
-                     f"{_met(dry[0] <= export[0])} (ratio {dry[0] / export[0]:.2f})")  # fmt: skip
-    for scale, r in mine.items():
-        dry, apply = _t(r["dry_run"]), _t(r["apply"])
-        lines.append(f"- {scale}: apply of 1% changed rows adds at most 20% to the dry run: "
-                     f"{_met(apply[0] <= 1.2 * dry[0])} (ratio {apply[0] / dry[0]:.2f}); "
-                     f"rows written equal rows changed: {_met(bool(r['written_equals_changed']))} "
-                     f"(changed, written per round: {r['written']})")  # fmt: skip
-        size = float(r["archive_mb"]) / float(r["zlib6_mb"])  # type: ignore[arg-type]
-        lines.append(f"- {scale}: archive within 20% of its size at zlib level 6: "
-                     f"{_met(size <= 1.2)} (ratio {size:.2f})")  # fmt: skip
-    if "L" in mine:
-        large = mine["L"]
-        rss, dry_rss = _t(large["export"])[1], _t(large["dry_run"])[1]
-        lines.append(f"- L: export peak RSS at most 500 MB: {_met(rss <= 500)} ({rss:.0f} MiB)")
-        if "M" in mine:
-            growth = rss / _t(mine["M"]["export"])[1]
-            lines.append(f"- M to L: export peak RSS grows sub-linearly (10x the rows): "
-                         f"{_met(growth < 10)} (x{growth:.2f})")  # fmt: skip
-        lines.append(f"- L: dry run peak RSS at most 1 GB: {_met(dry_rss <= 1024)} "
-                     f"({dry_rss:.0f} MiB)")  # fmt: skip
-    if "S" in mine:
-        small = mine["S"]
-        both = _t(small["export"])[0] + _t(small["apply"])[0]
-        lines.append(f"- S: export plus import (apply), whole processes, under 2 s: "
-                     f"{_met(both < 2.0)} ({both:.2f} s)")  # fmt: skip
-    return lines
-
-
-def dagster_lines(rows: list[dict[str, object]]) -> list[str]:
-    lines = []
-    for r in rows:
-        if r["dagster"]:
-            backup, export = _t(r["dagster"])[0], _t(r["export"])[0]
-            lines.append(f"- S on {r['backend']}: `bgw backup` (backup_job: extract, snapshots, "
-                         f"archive, CSV, checks, restore drill) {backup:.2f} s vs `bgw export` "
-                         f"{export:.2f} s: Dagster and the job's extra steps add "
-                         f"{backup - export:.2f} s per run")  # fmt: skip
-    return lines
+def bench_xl(backend: str, work: Path) -> dict[str, object]:
+    """XL: the export's and the backup's peak RSS (one run each), against L's."""
+    url = fresh_database("XL", backend, work)
+    folder = work / f"XL-{backend}"
+    env = door_env(url, folder)
+    out = folder / "out"
+    export = timed([*BGW, "export", "--include-raw-data", "--url", url, "--out", str(out)], env)
+    archive = sorted(out.glob("bgw_backup_*.zip"))[-1]
+    row: dict[str, object] = {
+        "scale": "XL", "backend": backend, "export": export, "rows": total_rows(url),
+        "backup": timed([*BGW, "backup"], env), "archive_mb": archive.stat().st_size / 2**20,
+    }  # fmt: skip
+    shutil.rmtree(folder)
+    drop_database(url)
+    return row
 
 
 def speed_probe() -> float:
@@ -281,10 +318,6 @@ def speed_probe() -> float:
     return statistics.median(loop() for _ in range(3))
 
 
-LIBRARIES = "import duckdb, pyarrow, numpy"
-LIBRARY_PAIRS = 9
-
-
 def library_load(pairs: int = LIBRARY_PAIRS) -> float:
     """Seconds a whole process spends loading DuckDB, Arrow and NumPy: `python -c` of
     their imports against `python -c pass`, run in turn, median of the pairs' differences."""
@@ -295,104 +328,37 @@ def library_load(pairs: int = LIBRARY_PAIRS) -> float:
     return statistics.median(gaps)
 
 
-def library_lines(rows: list[dict[str, object]], load: float) -> list[str]:
-    from bgw_pipeline.core.postgres_rows import ARROW_MIN_ROWS
-
-    lines = [
-        f"- `{LIBRARIES}` takes {load:.2f} s of a whole process here (bench/run_bench.py "
-        f"`library_load`: against `python -c pass`, run in turn, median of {LIBRARY_PAIRS} "
-        "pairs). An import always loads them (its diff works in DuckDB); on PostgreSQL an export loads them "
-        f"only for a table of {ARROW_MIN_ROWS:,} rows or more without JSON columns (L's "
-        "events and price history), so at S and M it does not."
-    ]
-    for r in rows:
-        if r["backend"] == "postgresql" and r["scale"] in ("S", "M"):
-            gap = _t(r["dry_run"])[0] - _t(r["export"])[0]
-            lines.append(f"- {r['scale']} on postgresql: the dry run takes {gap:.2f} s more "
-                         f"than the export; loading these libraries is {load:.2f} s of it")  # fmt: skip
-    return lines
-
-
-def write_report(
-    rows: list[dict[str, object]], out: Path, probes: tuple[float, float], load: float
-) -> None:
-    lines = [
-        "# Benchmarks",
-        "",
-        "Generated by `make bench` (bench/run_bench.py) on this machine: whole processes, "
-        "median of the runs, wall seconds and peak RSS (MiB, from the kernel's accounting of "
-        "each command, from GNU time when it is installed). Export and import include raw "
-        "data; each dry run and apply follows a change to 1% of the price rows, spread over "
-        "the id range. S, M and L are `bgw demo-db --scale 1, 10, 100`. An import of a big "
-        "archive that is not compared in id order (SQLite) hashes it in a second process "
-        "too; the figure is the larger of the two, "
-        "not their sum.",
-        "",
-        f"Speed probe (a fixed pure-Python loop, bench/run_bench.py `speed_probe`): "
-        f"{probes[0]:.2f} s before the run, {probes[1]:.2f} s after. The host is shared: "
-        "compare two runs of this report only at similar probe times.",
-        "",
-        *table_lines(rows),
-    ]
-    for backend, title in (
-        ("postgresql", "Targets (PostgreSQL)"),
-        ("sqlite", "Same figures on SQLite"),
-    ):
-        lines += ["", f"## {title}", "", *target_lines(rows, backend)]
-    lines += ["", "## What an import loads that an export may not", ""]
-    lines += library_lines(rows, load)
-    lines += ["", "## Dagster's fixed overhead per run", "", *dagster_lines(rows)]
-    lines += ["", "![time and memory against scale](benchmarks.png)", ""]
-    out.write_text("\n".join(lines), encoding="utf-8")
-
-
-def plot(rows: list[dict[str, object]], out: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    for backend in ("sqlite", "postgresql"):
-        mine = [r for r in rows if r["backend"] == backend]
-        scales = [SCALES[str(r["scale"])] for r in mine]
-        for key in ("export", "dry_run", "apply"):
-            left.plot(scales, [r[key][0] for r in mine], marker="o", label=f"{key} {backend}")  # type: ignore[index]
-            right.plot(scales, [r[key][1] for r in mine], marker="o", label=f"{key} {backend}")  # type: ignore[index]
-    for axis, title in ((left, "wall seconds"), (right, "peak RSS MiB")):
-        axis.set_xscale("log")
-        axis.set_xlabel("scale (1 = 1250 games)")
-        axis.set_title(title)
-    left.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out, dpi=110)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--large", action="store_true", help="also scale L (about 1.5M price rows)")
+    parser.add_argument("--xl", action="store_true",
+                        help="also L, and XL (scale 1000): the export's and backup's peak RSS")  # fmt: skip
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--scales", help="comma-separated, e.g. S,M (overrides --large)")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs",
+                        help="folder for BENCHMARKS.md and benchmarks.png (default: docs/)")  # fmt: skip
     args = parser.parse_args()
-    scales = ["S", "M"] + (["L"] if args.large else [])
+    scales = ["S", "M"] + (["L"] if args.large or args.xl else [])
     if args.scales:
         scales = args.scales.split(",")
     before = speed_probe()
     with tempfile.TemporaryDirectory(prefix="bgw-bench-") as tmp:
         work = Path(tmp)
-        CHILD_ENV.update({"EXPORT_PATH": str(work / "exports"), "MAX_IMPORT_MB": "2000"})
+        CHILD_ENV.update({"MAX_IMPORT_MB": "2000"})
         rows = []
         for scale in scales:
             for backend in ("sqlite", "postgresql"):
                 print(f"bench: {scale} on {backend}…", flush=True)
                 rows.append(bench_one(scale, backend, work, args.repeat))
-        docs = ROOT / "docs"
-        docs.mkdir(exist_ok=True)
+        for backend in ("sqlite", "postgresql") if args.xl else ():
+            print(f"bench: XL on {backend}…", flush=True)
+            rows.append(bench_xl(backend, work))
+        args.out.mkdir(parents=True, exist_ok=True)
         after = speed_probe()
-        write_report(rows, docs / "BENCHMARKS.md", (before, after), library_load())
-        plot(rows, docs / "benchmarks.png")
-        shutil.rmtree(work / "exports", ignore_errors=True)
-    print((docs / "BENCHMARKS.md").read_text())
+        report = args.out / "BENCHMARKS.md"
+        bench_report.write_report(rows, report, (before, after), library_load())
+        bench_report.plot(rows, args.out / "benchmarks.png")
+    print(report.read_text())
 
 
 if __name__ == "__main__":
