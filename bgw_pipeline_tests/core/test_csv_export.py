@@ -6,13 +6,16 @@ import csv
 import io
 from datetime import UTC, datetime, timedelta
 
+import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 
 from bgw_pipeline.core.csv_export import (
     BOM,
+    csv_rows,
     neutralize_formula,
     parse_game_ids,
+    write_batches_csv,
     write_games_csv,
     write_price_history_csv,
 )
@@ -67,6 +70,40 @@ def test_tricky_text_survives_and_formulas_are_neutralized(engine: sa.Engine) ->
     assert {r[7] for r in rows} == {"'-2+3"}
     assert neutralize_formula("\tx") == "'\tx" and neutralize_formula("\rx") == "'\rx"
     assert neutralize_formula("обычный") == "обычный"
+
+
+def test_a_batch_is_written_column_wise_with_every_rule() -> None:
+    at = pa.timestamp("us", tz="UTC")
+    batch = pa.RecordBatch.from_pydict(
+        {
+            "id": ["550e8400-e29b-41d4-a716-446655440000", None],
+            "title": ['Кавычки "и",\r\nперенос', "\uff1dSUM(A1)"],
+            "price": pa.array([-(2**63), None], pa.int64()),
+            "players": pa.array([4, 2**31 - 1], pa.int32()),
+            "in_watchlist": [True, False],
+            "created_at": pa.array([datetime(2024, 1, 1, 12, tzinfo=UTC), None], at),
+            "updated_at": pa.array(
+                [datetime(999, 1, 2, 3, 4, 5, 120000, tzinfo=UTC), datetime(1, 1, 1, tzinfo=UTC)],
+                at,
+            ),
+            "synonyms": ['["Громкое дело","=x"]', "[]"],
+        }
+    )
+    expected = (
+        '"550e8400-e29b-41d4-a716-446655440000","Кавычки ""и"",\r\nперенос",'
+        '-9223372036854775808,4,true,"2024-01-01T12:00:00Z","0999-01-02T03:04:05.12Z",'
+        '"[""Громкое дело"",""=x""]"\r\n'
+        'null,"\'\uff1dSUM(A1)",null,2147483647,false,null,"0001-01-01T00:00:00Z","[]"\r\n'
+    ).encode("utf-8")
+    assert csv_rows(batch.schema.names, batch) == expected
+    out = io.BytesIO()
+    assert (
+        write_batches_csv(["title", "price"], [batch, batch.slice(1), batch.slice(0, 0)], out) == 3
+    )
+    assert out.getvalue() == BOM + (
+        'title,price\r\n"Кавычки ""и"",\r\nперенос",-9223372036854775808\r\n'
+        '"\'\uff1dSUM(A1)",null\r\n"\'\uff1dSUM(A1)",null\r\n'
+    ).encode("utf-8")
 
 
 def test_numbers_stay_numbers_and_nulls_are_written_as_null(engine: sa.Engine) -> None:
