@@ -102,8 +102,17 @@ def test_the_s3_server_stopping_mid_upload_then_coming_back(tmp_path: Path) -> N
     archive = tmp_path / "bgw_backup_20240115T123000Z.zip"
     archive.write_bytes(os.urandom(40 * 1024 * 1024))  # five multipart parts
     errors: list[BaseException] = []
+    first_part, stopped = threading.Event(), threading.Event()
+
+    def hold_after_first_part(**_: object) -> None:
+        # The server stops while the upload is surely under way, however fast it runs.
+        if not first_part.is_set():
+            first_part.set()
+            stopped.wait(timeout=60)
+
     with moto_server(port) as endpoint:
         storage = S3Storage(new_bucket(endpoint))
+        storage.client.meta.events.register("after-call.s3.UploadPart", hold_after_first_part)
 
         def upload() -> None:
             try:
@@ -113,7 +122,8 @@ def test_the_s3_server_stopping_mid_upload_then_coming_back(tmp_path: Path) -> N
 
         worker = threading.Thread(target=upload)
         worker.start()
-        time.sleep(0.3)  # the first parts are on their way
+        assert first_part.wait(timeout=60), "the upload never sent a part"
+    stopped.set()
     worker.join(timeout=120)
     failed_cleanly = len(errors) == 1 and isinstance(errors[0], TransientError)
     kept_locally = archive.exists()
