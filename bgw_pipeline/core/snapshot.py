@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
@@ -18,11 +19,12 @@ from bgw_pipeline.core import postgres_reads
 from bgw_pipeline.core.database import connect
 from bgw_pipeline.core.encoded_chunks import EncodedChunk, chunks_from_batches
 from bgw_pipeline.core.entities import ALL_ENTITIES, Entity
-from bgw_pipeline.core.postgres_rows import PostgresRowReader
 from bgw_pipeline.core.schema import table_for
 
 if TYPE_CHECKING:
     import pyarrow as pa
+
+    from bgw_pipeline.core.postgres_rows import PostgresRowReader
 
 DEFAULT_CHUNK_ROWS = 20_000
 ROW_FILE_CHUNK_DIVISOR = 20  # rows a file each (catalogue pages) are read 1/20 as many at once
@@ -37,6 +39,11 @@ def _batch(entity: Entity, rows: Sequence[Sequence[Any]]) -> pa.RecordBatch:
     from bgw_pipeline.core.arrow_tables import batch_from_rows
 
     return batch_from_rows(entity, rows)
+
+
+def _stored_text(raw: bytes) -> sa.ColumnElement[Any]:
+    """A text value given as its bytes (SQLite: compared with text as stored, whatever it holds)."""
+    return sa.cast(sa.literal(raw, sa.LargeBinary()), sa.Text())
 
 
 class TableSource(Protocol):
@@ -60,6 +67,8 @@ class DatabaseSnapshot:
         self._chunk_rows = chunk_rows
         self._row_reader = row_reader
         self._counts: dict[str, int] = {}
+        self._read_ahead: list[Any] = []  # SQLite: workers on this snapshot's connection
+        self._threads_allowed: bool | None = None
 
     @property
     def row_reader(self) -> PostgresRowReader | None:
@@ -130,18 +139,61 @@ class DatabaseSnapshot:
             self._row_reader.close_reads()
 
     def encoded_chunks(self, entity: Entity) -> Iterator[EncodedChunk]:
-        """The entity's archive rows, encoded by PostgreSQL itself or by the reference encoder."""
+        """The entity's archive rows, encoded by the database itself (PostgreSQL; SQLite
+        where its stored values allow, sqlite_rows.py) or by the reference encoder."""
         if self._row_reader is not None:
             return self._row_reader.chunks(entity, self.count(entity))
+        if self.dialect_name == "sqlite":
+            from bgw_pipeline.core import sqlite_rows
+
+            conn = self.driver_connection
+            if sqlite_rows.ids_fit(conn, entity):
+                rows = min(sqlite_rows.CHUNK_ROWS, self._rows_per_batch(entity))
+                fallback = partial(self._reference_chunks, entity)
+                chunks = sqlite_rows.sqlite_chunks(conn, entity, fallback, rows)
+                if self._threads_allowed is None:
+                    self._threads_allowed = sqlite_rows.threads_allowed(conn)
+                if not self._threads_allowed:
+                    return chunks
+                self.stop_read_ahead()  # one worker on the connection at a time
+                worker = sqlite_rows.ReadAhead(chunks)
+                self._read_ahead.append(worker)
+                return iter(worker)
         return chunks_from_batches(entity, self.batches(entity))
 
-    def batches(self, entity: Entity) -> Iterator[pa.RecordBatch]:
-        """The entity's rows sorted by id, as record batches of at most `chunk_rows` rows."""
+    def stop_read_ahead(self) -> None:
+        """Stop the workers encoding SQLite rows ahead (before the transaction ends)."""
+        while self._read_ahead:
+            self._read_ahead.pop().stop()
+
+    def _reference_chunks(
+        self, entity: Entity, low: bytes | None, high: bytes | None
+    ) -> Iterator[EncodedChunk]:
+        """The reference encoder's chunks of the rows with ids in (low, high], the bounds
+        as their stored bytes (SQLite)."""
+        batches = self.batches(entity, low, high)
+        try:
+            yield from chunks_from_batches(entity, batches)
+        finally:  # an error in the encoder must not leave the query open on the connection
+            batches.close()
+
+    def _rows_per_batch(self, entity: Entity) -> int:
+        if entity.one_file_per_row:  # a catalogue page is a few KB: fewer at a time
+            return max(1, self._chunk_rows // ROW_FILE_CHUNK_DIVISOR)
+        return self._chunk_rows
+
+    def batches(
+        self, entity: Entity, low: bytes | None = None, high: bytes | None = None
+    ) -> Iterator[pa.RecordBatch]:
+        """The entity's rows sorted by id, as record batches of at most `chunk_rows` rows;
+        only ids in (low, high] when given, as the ids' stored bytes (SQLite)."""
         table = table_for(entity)
         query = sa.select(*table.columns).order_by(table.c.id)
-        per_batch = self._chunk_rows
-        if entity.one_file_per_row:  # a catalogue page is a few KB: fewer at a time
-            per_batch = max(1, per_batch // ROW_FILE_CHUNK_DIVISOR)
+        if low is not None:
+            query = query.where(table.c.id > _stored_text(low))
+        if high is not None:
+            query = query.where(table.c.id <= _stored_text(high))
+        per_batch = self._rows_per_batch(entity)
         result = self._conn.execution_options(yield_per=per_batch).execute(query)
         try:
             for rows in result.partitions():
@@ -169,6 +221,8 @@ def open_snapshot(
                 conn.exec_driver_sql("SET TRANSACTION READ ONLY")
                 # Worker connections share this exact snapshot (as pg_dump -j does).
                 snapshot_id = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
+                from bgw_pipeline.core.postgres_rows import PostgresRowReader
+
                 row_reader = PostgresRowReader.for_engine(engine, str(snapshot_id))
             snapshot = DatabaseSnapshot(conn, chunk_rows, row_reader)
             if row_reader is None:
@@ -180,6 +234,7 @@ def open_snapshot(
             try:
                 yield snapshot
             finally:
+                snapshot.stop_read_ahead()
                 if row_reader is not None:
                     row_reader.close()
                 transaction.rollback()

@@ -17,7 +17,7 @@ from bgw_pipeline.core.entities import ALL_ENTITIES, ENTITIES_BY_NAME, Entity
 from bgw_pipeline.core.postgres_snapshot import open_postgres_snapshot
 from bgw_pipeline.core.row_keys import NATURAL_KEYS
 from bgw_pipeline.core.schema import ensure_schema, table_for
-from bgw_pipeline_tests.core.test_server_encoding import _fill
+from bgw_pipeline_tests.nasty_values import fill_nasty_values
 
 
 def _through_sqlalchemy(engine: sa.Engine, entity: Entity, where: object = None) -> pa.Table:
@@ -38,7 +38,7 @@ def _table(entity: Entity, batches: object) -> pa.Table:
 def filled(postgres_url: str) -> Iterator[sa.Engine]:
     engine = create_engine(postgres_url)
     ensure_schema(engine)
-    _fill(engine)  # NUL-free nasty text, JSON of every shape, timestamps at the ends
+    fill_nasty_values(engine)  # NUL-free nasty text, JSON of every shape, timestamps at the ends
     yield engine
     engine.dispose()
 

@@ -36,66 +36,9 @@ from bgw_pipeline_tests.factories import (
     make_raw_item,
     make_rule,
 )
+from bgw_pipeline_tests.nasty_values import JSON_VALUES, NASTY, TIMES, fill_nasty_values
 
 CREATED = datetime(2024, 1, 15, 12, 30, tzinfo=UTC)
-# Every control character but NUL (PostgreSQL text cannot hold it), escapes, quotes,
-# astral and invisible characters, spreadsheet-formula starts.
-NASTY = [
-    "".join(chr(c) for c in range(1, 32)),
-    'back\\slash "quoted" \\" \\\\',
-    "\u2028\u2029\u0085\u00a0\ufeff\u200b é ё 🎲 \U0010ffff",
-    "=1+1",
-    "",
-    "\x7f tail",
-]
-JSON_VALUES = [
-    "[]",
-    '["a", "b, \\"c\\""]',
-    '{"float": 1.0, "trailing": 1.50, "tiny": 1e-10, "big": 123456789012345678901234567890}',
-    '{"nested": {"z": [1, {"y": null}], "a": true}, "ключ": "значение\\u0001"}',
-    '"just a string"',
-    "-2.5",
-]
-TIMES = [
-    datetime(2024, 1, 15, 12, 30, tzinfo=UTC),
-    datetime(2024, 1, 15, 12, 30, 10, 500000, tzinfo=UTC),
-    datetime(2024, 1, 15, 12, 30, 0, 123456, tzinfo=UTC),
-    datetime(2024, 1, 15, 12, 30, 59, 1, tzinfo=UTC),
-    datetime(999, 12, 31, 23, 59, 59, tzinfo=UTC),
-    datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
-]
-
-
-def _fill(engine: sa.Engine) -> None:
-    games = []
-    for index, text in enumerate(NASTY):
-        games.append(
-            make_game(
-                title=text or "пусто",
-                description=text,
-                publisher=None if index % 2 else text,
-                synonyms=JSON_VALUES[index % len(JSON_VALUES)],
-                in_watchlist=bool(index % 2),
-                created_at=TIMES[index % len(TIMES)],
-                updated_at=TIMES[(index + 1) % len(TIMES)],
-            )
-        )
-    # Ids at both ends of the UUID space land in the first and the last slice.
-    games[0]["id"] = "00000000-0000-0000-0000-000000000000"
-    games[1]["id"] = "ffffffff-ffff-ffff-ffff-ffffffffffff"
-    insert(engine, "games", games)
-    insert(engine, "rules", [make_rule(conditions=v) for v in JSON_VALUES])
-    events = [make_event(games[i % len(games)], description=t) for i, t in enumerate(NASTY)]
-    events.append(make_event(None, price=None, previous_price=None, discount_pct=None))
-    insert(engine, "events", events)
-    prices = [
-        make_price(games[i % len(games)], url=NASTY[i % len(NASTY)],
-                   recorded_at=when - timedelta(days=i))
-        for i, when in enumerate(TIMES * 4)
-    ]  # fmt: skip
-    insert(engine, "price_history", prices)
-    insert(engine, "raw_items", [make_raw_item(payload=v) for v in JSON_VALUES])
-    insert(engine, "listings", [make_listing(content=t, page=None) for t in NASTY])
 
 
 @pytest.fixture(autouse=True, params=["server", "arrow"])
@@ -126,7 +69,7 @@ def test_postgres_chunks_equal_the_reference_encoder(
     monkeypatch.setattr(postgres_slices, "GROUP_ROWS", group_rows)
     engine = create_engine(postgres_url)
     ensure_schema(engine)
-    _fill(engine)
+    fill_nasty_values(engine)
     with open_snapshot(engine) as snapshot:
         for entity in ALL_ENTITIES:
             server = list(snapshot.encoded_chunks(entity))
@@ -220,7 +163,7 @@ def test_the_same_data_gives_the_same_file_whatever_the_slices(
     monkeypatch.setattr(archive_writer, "FLUSH_BYTES", 64)  # many compressor calls
     engine = create_engine(postgres_url)
     ensure_schema(engine)
-    _fill(engine)
+    fill_nasty_values(engine)
     files = []
     for slice_bytes in (1, 700, postgres_rows.SLICE_BYTES):
         monkeypatch.setattr(postgres_rows, "SLICE_BYTES", slice_bytes)
@@ -280,7 +223,7 @@ def test_rows_by_id_over_adbc_equal_the_sqlalchemy_rows(
     monkeypatch.setattr(postgres_reads, "ARROW_IDS_MIN", 0)
     engine = create_engine(postgres_url)
     ensure_schema(engine)
-    _fill(engine)
+    fill_nasty_values(engine)
     missing = str(uuid.UUID(int=12345))
     for entity in ALL_ENTITIES:
         with open_snapshot(engine) as snapshot:
