@@ -17,7 +17,7 @@ load here and are caught by the drill's checksum comparison, as through the impo
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 from bgw_pipeline.core.encoded_arrow import table_from_encoded
 from bgw_pipeline.core.entities import Entity, Kind
 from bgw_pipeline.core.errors import SourceDataError
+from bgw_pipeline.core.read_ahead import ReadAhead
 from bgw_pipeline.core.row_validation import (
     INT32_MAX,
     INT32_MIN,
@@ -40,6 +41,10 @@ if TYPE_CHECKING:
     from bgw_pipeline.core.archive_reader import ArchiveReader
 
 CHUNK_ROWS = 20_000
+# A scratch database: its pages stay in memory until the one commit (the indexes take
+# rows in random order; with the default 2 MB cache they went to disk and back), the
+# rollback journal too (an error still rolls the load back).
+SCRATCH_PRAGMAS = ("PRAGMA cache_size = -262144", "PRAGMA journal_mode = MEMORY")
 # Escapes the export never writes, which the import refuses or must judge itself.
 _SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
 _SHAPES: dict[tuple[str, str], Any] = {
@@ -118,27 +123,36 @@ def load_archive(reader: ArchiveReader, db: Path) -> dict[str, int]:
 
     counts: dict[str, int] = {}
     with adbc_sqlite.connect(str(db)) as conn, conn.cursor() as cursor:
+        for pragma in SCRATCH_PRAGMAS:
+            cursor.execute(pragma)
+        # The archive is read and its rows checked and converted on a worker thread
+        # (Arrow's parser and kernels let go of the GIL) while SQLite stores the last.
+        tables = ReadAhead(_tables(reader), name="bgw-drill-load")
         try:
-            for entity in reader.entities():
-                if not entity.one_file_per_row and not reader.has_line_layout(entity):
-                    raise NeedsFullImport(f"{entity.member} is not written one row per line")
-                rows = CHUNK_ROWS // 20 if entity.one_file_per_row else CHUNK_ROWS  # pages: KBs
-                chunks = reader.iter_row_lines(entity, rows)
-                counts[entity.name] = _load_entity(cursor, entity, chunks)
+            for entity, table in tables:
+                counts.setdefault(entity.name, 0)
+                if table is not None:
+                    cursor.adbc_ingest(entity.name, table, mode="append")
+                    counts[entity.name] += table.num_rows
         except conn.Error as exc:  # a constraint refused a row: the import says which
             conn.rollback()
             raise NeedsFullImport(f"the database refused a row: {exc}") from None
         except BaseException:
             conn.rollback()
             raise
+        finally:
+            tables.stop()
         conn.commit()
     return counts
 
 
-def _load_entity(cursor: Any, entity: Entity, chunks: Iterable[list[bytes]] | None) -> int:
-    total = 0
-    for lines in chunks or ():
-        table = sqlite_table(entity, b",\n".join(lines))
-        cursor.adbc_ingest(entity.name, table, mode="append")
-        total += table.num_rows
-    return total
+def _tables(reader: ArchiveReader) -> Iterator[tuple[Entity, pa.Table | None]]:
+    """Each entity's rows as tables ready for SQLite, a chunk at a time; first the
+    entity with None (an entity without rows still counts)."""
+    for entity in reader.entities():
+        if not entity.one_file_per_row and not reader.has_line_layout(entity):
+            raise NeedsFullImport(f"{entity.member} is not written one row per line")
+        rows = CHUNK_ROWS // 20 if entity.one_file_per_row else CHUNK_ROWS  # pages: KBs
+        yield entity, None
+        for lines in reader.iter_row_lines(entity, rows) or ():
+            yield entity, sqlite_table(entity, b",\n".join(lines))

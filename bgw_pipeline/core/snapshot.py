@@ -19,6 +19,7 @@ from bgw_pipeline.core import postgres_reads
 from bgw_pipeline.core.database import connect
 from bgw_pipeline.core.encoded_chunks import EncodedChunk, chunks_from_batches
 from bgw_pipeline.core.entities import ALL_ENTITIES, Entity
+from bgw_pipeline.core.read_ahead import ReadAhead
 from bgw_pipeline.core.schema import table_for
 
 if TYPE_CHECKING:
@@ -156,7 +157,7 @@ class DatabaseSnapshot:
                 if not self._threads_allowed:
                     return chunks
                 self.stop_read_ahead()  # one worker on the connection at a time
-                worker = sqlite_rows.ReadAhead(chunks)
+                worker = ReadAhead(chunks, name="bgw-sqlite-rows")
                 self._read_ahead.append(worker)
                 return iter(worker)
         return chunks_from_batches(entity, self.batches(entity))

@@ -22,12 +22,10 @@ All of it runs on the snapshot's own connection, inside its one read transaction
 
 from __future__ import annotations
 
-import queue
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
 
 from bgw_pipeline.core.encoded_chunks import EncodedChunk, canonical_json_bytes
 from bgw_pipeline.core.entities import Column, Entity, Kind
@@ -284,68 +282,3 @@ def threads_allowed(conn: sqlite3.Connection) -> bool:
     thread.start()
     thread.join()
     return allowed == [True]
-
-
-class ReadAhead:
-    """Chunks made by a worker thread, up to `depth` ahead of the one taking them.
-
-    SQLite lets go of the GIL while it steps through a query, so the rows of the next
-    chunks are built while this thread compresses and hashes the last. The worker uses
-    the snapshot's connection alone until it stops: `stop()` (the snapshot calls it
-    before its transaction ends) or the end of the rows.
-    """
-
-    def __init__(self, chunks: Iterator[EncodedChunk], depth: int = 2) -> None:
-        self._chunks = chunks
-        self._queue: queue.Queue[Any] = queue.Queue(depth)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._work, name="bgw-sqlite-rows", daemon=True)
-        self._thread.start()
-
-    def _work(self) -> None:
-        try:
-            for chunk in self._chunks:
-                if not self._put(chunk):
-                    return
-            self._put(_END)
-        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
-            self._put(exc)
-        finally:
-            self._chunks.close()
-
-    def _put(self, item: Any) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.05)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def __iter__(self) -> Iterator[EncodedChunk]:
-        try:
-            while True:
-                try:
-                    item = self._queue.get(timeout=0.05)
-                except queue.Empty:
-                    if self._stop.is_set():
-                        raise RuntimeError("the rows' worker was stopped") from None
-                    if not self._thread.is_alive() and self._queue.empty():
-                        # It puts its last item before it ends: nothing more will come.
-                        raise RuntimeError("the rows' worker ended without a result") from None
-                    continue
-                if item is _END:
-                    return
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
-        finally:
-            self.stop()
-
-    def stop(self) -> None:
-        """Stop the worker and wait for it: the connection is free afterwards."""
-        self._stop.set()
-        self._thread.join()
-
-
-_END = object()

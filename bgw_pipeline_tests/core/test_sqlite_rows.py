@@ -8,7 +8,6 @@ archive (and its checksum) is the same whichever path ran.
 from __future__ import annotations
 
 import sqlite3
-import threading
 import uuid
 from pathlib import Path
 from typing import Any
@@ -190,22 +189,3 @@ def test_duplicate_ids_stop_the_export(engine: sa.Engine) -> None:
                 (same,),
             )
     assert _both(engine, "listings") == (SourceDataError, SourceDataError)
-
-
-def test_the_read_ahead_worker_hands_on_errors_and_stops() -> None:
-    def failing() -> Any:
-        yield sqlite_rows.EncodedChunk(b"{}", 1, "a", "a")
-        raise SourceDataError("bad row")
-
-    worker = sqlite_rows.ReadAhead(failing())
-    with pytest.raises(SourceDataError, match="bad row"):
-        list(worker)
-
-    def endless() -> Any:
-        while True:
-            yield sqlite_rows.EncodedChunk(b"{}", 1, "a", "a")
-
-    worker = sqlite_rows.ReadAhead(endless())
-    next(iter(worker))
-    worker.stop()  # returns: the worker has let go of the connection
-    assert not any(t.name == "bgw-sqlite-rows" and t.is_alive() for t in threading.enumerate())
