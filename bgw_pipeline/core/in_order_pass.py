@@ -51,8 +51,8 @@ def compare_in_order(
     `compared_one` takes each entity compared, its row count checked, as soon as it is
     (the workers read on meanwhile).
 
-    Only where natural keys are looked up by value for the rows in question (PostgreSQL):
-    elsewhere the diff takes them from every database row's hash, which this pass skips.
+    Only where natural keys are looked up by value for the rows in question (PostgreSQL,
+    SQLite): elsewhere the diff takes them from every row's hash, which this pass skips.
     """
     if not looks_up_natural_keys(source):
         return

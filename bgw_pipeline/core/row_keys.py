@@ -180,15 +180,16 @@ def _lines_of(chunks: Iterable[Any]) -> Iterator[pa.RecordBatch]:
 def database_key_batches(snapshot: Any, entity: Entity) -> Iterator[pa.RecordBatch]:
     """(id, h, nk) of every database row of `entity`, in no particular order.
 
-    On PostgreSQL `nk` stays null: the natural keys a diff needs are looked up by value
-    later, for the rows in question only (diff.py), through the table's unique index.
+    On PostgreSQL and SQLite `nk` stays null: the natural keys a diff needs are looked up
+    by value later, for the rows in question only (diff.py), through the table's unique
+    index. `h` comes from the database's own encoding of the rows (the export's).
     """
-    if snapshot.dialect_name == "postgresql":
-        if not row_sql(entity).json_columns:
-            yield from _pg_keys(snapshot, entity)
-        else:
-            # JSON values are made canonical in Python: the row text comes from the export.
-            yield from _lines_of(snapshot.encoded_chunks(entity))
+    if snapshot.dialect_name == "postgresql" and not row_sql(entity).json_columns:
+        yield from _pg_keys(snapshot, entity)
+        return
+    if looks_up_natural_keys(snapshot):
+        # JSON values are made canonical in Python: the row text comes from the export.
+        yield from _lines_of(snapshot.encoded_chunks(entity))
         return
     for batch in snapshot.batches(entity):
         rows = list(encode_rows(entity, batch))
@@ -198,5 +199,6 @@ def database_key_batches(snapshot: Any, entity: Entity) -> Iterator[pa.RecordBat
 
 
 def looks_up_natural_keys(snapshot: Any) -> bool:
-    """Whether `database_key_batches` leaves `nk` to a lookup by value (PostgreSQL)."""
-    return bool(snapshot.dialect_name == "postgresql")
+    """Whether `database_key_batches` leaves `nk` to a lookup by value (the databases
+    that encode their own rows: PostgreSQL, SQLite)."""
+    return snapshot.dialect_name in ("postgresql", "sqlite")
