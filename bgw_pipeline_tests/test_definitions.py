@@ -8,9 +8,14 @@ import sys
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from bgw_pipeline import names
+from bgw_pipeline.core.errors import ConfigError
 from bgw_pipeline.definitions import defs
+from bgw_pipeline.names import INBOX_RESOURCE, STORE_RESOURCE
+from bgw_pipeline.resources import build_resources
+from bgw_pipeline.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -73,3 +78,24 @@ def test_dagster_definitions_validate_passes_without_a_reachable_database(tmp_pa
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "secret" not in proc.stdout + proc.stderr
+
+
+def test_resources_read_the_settings_as_the_command_line_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One parser: a value the command line refuses stops the resources with the same
+    error, and a value it accepts reaches the resources as it reads it."""
+    monkeypatch.chdir(tmp_path)  # no .env of the checkout's
+    monkeypatch.setenv("S3_ENABLED", "ture")
+    with pytest.raises(ConfigError, match="S3_ENABLED must be true or false") as refused:
+        build_resources()
+    with pytest.raises(ConfigError) as cli_refused:
+        Settings.from_env()
+    assert str(refused.value) == str(cli_refused.value)
+
+    monkeypatch.setenv("S3_ENABLED", " Yes ")
+    monkeypatch.setenv("MAX_IMPORT_MB", "7")
+    resources = build_resources()
+    settings = Settings.from_env()
+    assert resources[STORE_RESOURCE].s3_enabled is settings.s3_enabled is True
+    assert resources[INBOX_RESOURCE].max_import_mb == settings.max_import_mb == 7

@@ -21,8 +21,8 @@ from bgw_pipeline.settings import (
     DEFAULT_DATABASE_URL,
     DEFAULT_EXPORT_PATH,
     DEFAULT_IMPORT_INBOX,
-    DEFAULT_MAX_IMPORT_MB,
     OperationsSettings,
+    Settings,
     load_env_file,
 )
 
@@ -34,28 +34,31 @@ def _env_or_default(name: str, default: str) -> Any:
 
 
 def build_resources() -> dict[str, Any]:
-    """The resources for the environment this process runs in (local files by default)."""
+    """The resources for the environment this process runs in (local files by default).
+
+    Every value is first read and checked by the settings module, as the command line and
+    the API read it: an invalid one (`S3_ENABLED=ture`) stops the code location with the
+    same error instead of being taken for a default.
+    """
     load_env_file()
+    settings = Settings.from_env()
     return {
         DATABASE_RESOURCE: BgwDatabase(
             url=_env_or_default("BGW_DATABASE_URL", DEFAULT_DATABASE_URL)
         ),
-        STORE_RESOURCE: _archive_store(),
+        STORE_RESOURCE: _archive_store(settings),
         INBOX_RESOURCE: ImportInbox(
             path=_env_or_default("IMPORT_INBOX", DEFAULT_IMPORT_INBOX),
-            max_import_mb=dg.EnvVar.int("MAX_IMPORT_MB")
-            if os.environ.get("MAX_IMPORT_MB", "").strip()
-            else DEFAULT_MAX_IMPORT_MB,
+            max_import_mb=settings.max_import_mb,
         ),
         OPERATIONS_RESOURCE: _operations(OperationsSettings.from_env()),
     }
 
 
-def _archive_store() -> ArchiveStore:
-    s3_enabled = os.environ.get("S3_ENABLED", "").strip().lower() in ("1", "true", "yes", "on")
+def _archive_store(settings: Settings) -> ArchiveStore:
     return ArchiveStore(
         export_path=_env_or_default("EXPORT_PATH", DEFAULT_EXPORT_PATH),
-        s3_enabled=s3_enabled,
+        s3_enabled=settings.s3_enabled,
         s3_bucket=_env_or_default("S3_BUCKET", ""),
         s3_endpoint=_env_or_default("S3_ENDPOINT", ""),
         s3_access_key=_env_or_default("S3_ACCESS_KEY", ""),
