@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -237,11 +237,14 @@ class ArchiveReader:
             return len(self.members_of(entity))
         return sum(len(chunk) for chunk in self.iter_rows(entity))
 
-    def verify(self, count_rows: bool = False) -> VerificationReport:
-        """Recompute every member's SHA-256 and size; compare with metadata.json.
+    def verify(
+        self, count_rows: bool = False, row_counts: Mapping[str, int] | None = None
+    ) -> VerificationReport:
+        """Recompute every member's SHA-256 and size; compare with metadata.json (and the
+        row counts, counted now or given: verify_members).
 
         A member already read to the end with `collect_digests` on is not read again."""
-        return verify_members(self, count_rows)
+        return verify_members(self, count_rows, row_counts)
 
     def require_verified(self) -> None:
         report = self.verify()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -23,10 +24,13 @@ class VerificationReport:
     members_checked: int = 0
 
 
-def verify_members(reader: ArchiveReader, count_rows: bool = False) -> VerificationReport:
+def verify_members(
+    reader: ArchiveReader, count_rows: bool = False, row_counts: Mapping[str, int] | None = None
+) -> VerificationReport:
     """Recompute every member's SHA-256 and size (or take them from the pass that read the
     member) and compare them, the archive checksum and, with `count_rows`, the row counts
-    with metadata.json."""
+    with metadata.json: counted here, or `row_counts` as a pass that parsed every row of
+    the members (the drill's load) counted them."""
     names = reader.member_names()  # in the ZIP's order, so problems come in that order
     present = set(names)
     problems: list[str] = []
@@ -56,11 +60,14 @@ def verify_members(reader: ArchiveReader, count_rows: bool = False) -> Verificat
     if checksum != reader.metadata["checksum"]:
         problems.append(f"archive checksum {checksum} differs from metadata.json")
     counts: dict[str, int] = {}
-    if count_rows:
+    if count_rows or row_counts is not None:
         for entity in ALL_ENTITIES:
             if not reader.members_of(entity):
                 continue
-            counts[entity.name] = reader.count_rows(entity)
+            if row_counts is not None and entity.name in row_counts:
+                counts[entity.name] = row_counts[entity.name]
+            else:
+                counts[entity.name] = reader.count_rows(entity)
             declared = reader.metadata["contents"].get(entity.count_key)
             if declared is not None and declared != counts[entity.name]:
                 problems.append(

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from bgw_pipeline.core.archive_reader import ArchiveLimits, open_archive
+from bgw_pipeline.core.archive_verification import VerificationReport
 from bgw_pipeline.core.database import create_engine
 from bgw_pipeline.core.drill_load import NeedsFullImport, load_archive
 from bgw_pipeline.core.entities import ALL_ENTITIES
@@ -45,6 +46,10 @@ class DrillReport:
     checksum: str | None = None
     restored_checksum: str | None = None
     restored_by: str | None = None  # "bulk load", or "import" for rows it cannot vouch for
+    # The archive checked against its metadata.json from the bulk load's own pass (every
+    # member read once: its digest taken, every row parsed and counted); None when the
+    # drill did not get that far by the bulk load, and the archive must be verified alone.
+    verification: VerificationReport | None = None
 
 
 def _bulk_restore(archive: Path, db: Path, report: DrillReport) -> bool:
@@ -54,11 +59,13 @@ def _bulk_restore(archive: Path, db: Path, report: DrillReport) -> bool:
     digests come from the pass that loaded them)."""
     with open_archive(archive, ArchiveLimits.unlimited()) as reader:
         reader.require_compatible()
+        reader.collect_digests = True  # each member is then read and hashed once
         try:
-            load_archive(reader, db)
+            counts = load_archive(reader, db)
         except NeedsFullImport:
             return False
-        verification = reader.verify()
+        verification = reader.verify(row_counts=counts)
+    report.verification = verification
     report.problems.extend(verification.problems)
     return True
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from bgw_pipeline.core.archive_reader import ArchiveLimits, verify_archive
 from bgw_pipeline.core.export import export_database
 from bgw_pipeline.core.restore_drill import run_restore_drill
 from bgw_pipeline.core.storage import LocalStorage
@@ -24,6 +25,9 @@ def test_a_good_archive_restores_and_is_marked_restorable(
     assert report.counts == counts
     assert report.restored_checksum == report.checksum
     assert storage.read_status(archive.name).restorable is True
+    # The load's own pass verified the archive, as the verification alone does.
+    assert report.verification == verify_archive(archive, ArchiveLimits.unlimited())
+    assert report.verification is not None and report.verification.ok
 
 
 def test_a_corrupted_archive_fails_the_drill(engine: sa.Engine, tmp_path: Path) -> None:
@@ -44,3 +48,5 @@ def test_a_corrupted_archive_fails_the_drill(engine: sa.Engine, tmp_path: Path) 
     assert not report.passed
     assert any("games.json" in p for p in report.problems), report.problems
     assert storage.read_status(broken.name).restorable is False
+    alone = verify_archive(broken, ArchiveLimits.unlimited())
+    assert report.verification == alone and not alone.ok
