@@ -40,8 +40,10 @@ MARK = "\x1f"  # around a JSON column's stored text in a rendered row
 # the start, to the end), as the reference encoder's chunks.
 Fallback = Callable[[bytes | None, bytes | None], Iterator[EncodedChunk]]
 
-# 'YYYY-MM-DD HH:MM:SS.ffffff' or with a 'T'; strftime() then checks the fields' ranges.
-_TIMESTAMP_GLOB = "????-??-??[ T]??:??:??." + "[0-9]" * 6
+# 'YYYY-MM-DD HH:MM:SS.ffffff' or with a 'T', digits where digits belong.
+_TIMESTAMP_GLOB = (
+    "[0-9][0-9][0-9][0-9]-[01][0-9]-[0-3][0-9][ T][0-2][0-9]:[0-5][0-9]:[0-5][0-9]." + "[0-9]" * 6
+)
 
 
 def _ident(name: str) -> str:
@@ -70,14 +72,17 @@ def _check(column: Column, text_affinity: bool) -> str:
     elif kind is Kind.UUID:  # the reference lower-cases (Python's lower, not only ASCII)
         check = f"{text}{col} = lower({col}) AND length({col}) = length(CAST({col} AS BLOB))"
     elif kind is Kind.TIMESTAMP:
-        # The modifier makes SQLite normalize the fields (Feb 30 becomes Mar 1, 24:00 the
-        # next day), so a field out of range differs and its window is read the slow way.
-        # The fraction is left out (SQLite rounds it to milliseconds); GLOB checked it.
+        # Digits where the form has them, and fields in range: month, hour, year (the
+        # archive holds 0001-9999), and a day up to 28 as such. Days 29 to 31 go through
+        # strftime's normalization (Feb 30 becomes Mar 1: the text then differs and the
+        # window is read the slow way); the fraction is left out of it (SQLite rounds it
+        # to milliseconds).
         seconds = f"replace(substr({col}, 1, 19), 'T', ' ')"
         check = (
             f"typeof({col}) = 'text' AND {col} GLOB '{_TIMESTAMP_GLOB}' "
-            f"AND strftime('%Y-%m-%d %H:%M:%S', {seconds}, '+0 seconds') = {seconds} "
-            f"AND substr({col}, 1, 4) <> '0000'"
+            f"AND substr({col}, 1, 4) <> '0000' AND substr({col}, 6, 2) BETWEEN '01' AND '12' "
+            f"AND substr({col}, 12, 2) <= '23' AND (substr({col}, 9, 2) BETWEEN '01' AND '28' "
+            f"OR strftime('%Y-%m-%d %H:%M:%S', {seconds}, '+0 seconds') = {seconds})"
         )
     else:  # JSON: any text; Python parses it
         check = f"{col} IS NOT NULL"

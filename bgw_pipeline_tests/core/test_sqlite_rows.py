@@ -111,6 +111,13 @@ ODD_VALUES = {
     ),
     "timestamp of 24:00": ("events", "created_at", "2024-01-15 24:00:00.000000"),
     "timestamp with a letter for a digit": ("events", "created_at", "2024-01-1x 12:00:00.000000"),
+    "timestamp of day 0": ("games", "updated_at", "2024-03-00 10:00:00.000000"),
+    "timestamp of Apr 31": ("games", "created_at", "2024-04-31 10:00:00.000000"),
+    "timestamp of Feb 29 in a leap year": ("events", "created_at", "2024-02-29 10:00:00.5"),
+    "timestamp of Feb 29, six digits": ("events", "created_at", "2024-02-29 10:00:00.500000"),
+    "timestamp of month 13": ("price_history", "recorded_at", "2024-13-01 10:00:00.000000"),
+    "timestamp of hour 25": ("price_history", "recorded_at", "2024-01-01 25:00:00.000000"),
+    "timestamp of minute 60": ("price_history", "recorded_at", "2024-01-01 10:60:00.000000"),
     "timestamp of year 0": ("listings", "fetched_at", "0000-01-01 00:00:00.000000"),
     "timestamp as a number": ("raw_items", "fetched_at", 1700000000),
     "upper-case game id": ("price_history", "game_id", None),  # filled in below
