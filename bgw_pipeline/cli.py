@@ -49,12 +49,12 @@ def _cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
         result = export_postgres(url, out, args.include_raw_data)
     else:
-        from bgw_pipeline.core.arrow_tables import arrow_without_pandas
         from bgw_pipeline.core.database import create_engine
         from bgw_pipeline.core.export import export_database
 
+        # SQLite renders the rows (sqlite_rows.py): pyarrow is loaded only for rows it
+        # cannot render, which the reference encoder reads through Arrow.
         engine = create_engine(url)
-        arrow_without_pandas()  # the reference encoder goes through Arrow, never pandas
         try:
             result = export_database(engine, out, args.include_raw_data)
         finally:

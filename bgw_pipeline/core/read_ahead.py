@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
@@ -31,7 +31,7 @@ class ReadAhead(Generic[T]):
             for item in self._items:
                 if not self._put(item):
                     return
-            self._put(_END)
+            self._put(END)
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
             self._put(exc)
         finally:
@@ -50,21 +50,7 @@ class ReadAhead(Generic[T]):
 
     def __iter__(self) -> Iterator[T]:
         try:
-            while True:
-                try:
-                    item = self._queue.get(timeout=0.05)
-                except queue.Empty:
-                    if self._stop.is_set():
-                        raise RuntimeError("the worker was stopped") from None
-                    if not self._thread.is_alive() and self._queue.empty():
-                        # It puts its last item before it ends: nothing more will come.
-                        raise RuntimeError("the worker ended without a result") from None
-                    continue
-                if item is _END:
-                    return
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
+            yield from queued_items(self._queue, self._thread.is_alive, self._stop.is_set)
         finally:
             self.stop()
 
@@ -74,4 +60,29 @@ class ReadAhead(Generic[T]):
         self._thread.join()
 
 
-_END = object()
+END = object()  # put by a producer after its last item
+
+
+def queued_items(
+    source: queue.Queue[Any],
+    producing: Callable[[], bool],
+    stopped: Callable[[], bool] = lambda: False,
+) -> Iterator[Any]:
+    """The items a producer thread puts in `source` up to END; an exception it puts there
+    is raised here. A producer that ended (`producing()` false) without END, or `stopped()`,
+    raises RuntimeError instead of waiting for ever."""
+    while True:
+        try:
+            item = source.get(timeout=0.05)
+        except queue.Empty:
+            if stopped():
+                raise RuntimeError("the worker was stopped") from None
+            if not producing() and source.empty():
+                # It puts its last item before it ends: nothing more will come.
+                raise RuntimeError("the worker ended without a result") from None
+            continue
+        if item is END:
+            return
+        if isinstance(item, BaseException):
+            raise item
+        yield item

@@ -70,6 +70,10 @@ class DatabaseSnapshot:
         self._counts: dict[str, int] = {}
         self._read_ahead: list[Any] = []  # SQLite: workers on this snapshot's connection
         self._threads_allowed: bool | None = None
+        # SQLite: the probe taken before the first read, then the worker processes that
+        # proved to read the same state (sqlite_workers.py), started for a big table.
+        self.state_probe: Any = None
+        self._pool: Any = None
 
     @property
     def row_reader(self) -> PostgresRowReader | None:
@@ -151,6 +155,12 @@ class DatabaseSnapshot:
             if sqlite_rows.ids_fit(conn, entity):
                 rows = min(sqlite_rows.CHUNK_ROWS, self._rows_per_batch(entity))
                 fallback = partial(self._reference_chunks, entity)
+                pool = self._worker_pool(entity)
+                if pool is not None:
+                    self.stop_read_ahead()  # the workers' rows come back to this thread
+                    chunks = pool.chunks(entity, self.count(entity), fallback)
+                    self._read_ahead.append(_Closing(chunks))
+                    return chunks
                 chunks = sqlite_rows.sqlite_chunks(conn, entity, fallback, rows)
                 if self._threads_allowed is None:
                     self._threads_allowed = sqlite_rows.threads_allowed(conn)
@@ -161,6 +171,37 @@ class DatabaseSnapshot:
                 self._read_ahead.append(worker)
                 return iter(worker)
         return chunks_from_batches(entity, self.batches(entity))
+
+    def _worker_pool(self, entity: Entity) -> Any:
+        """The worker processes for a big table of a SQLite file, if they can be had."""
+        from bgw_pipeline.core import sqlite_workers
+
+        big = self.count(entity) >= sqlite_workers.PARALLEL_MIN_ROWS
+        if not big or entity.one_file_per_row:
+            return None
+        if self._pool is not None and self._pool.broken:  # left in the middle of a range
+            self._pool.close()
+            self._pool = None
+            return None
+        total = sum(self._counts.values())  # every table is counted when the snapshot opens
+        if self._pool is None and self.state_probe is not None:
+            if total < sqlite_workers.START_MIN_TOTAL_ROWS:
+                return None
+            probe, self.state_probe = self.state_probe, None  # one try per snapshot
+            try:
+                self._pool = sqlite_workers.WorkerPool.start(probe)
+            finally:
+                probe.close()
+        return self._pool
+
+    def close_workers(self) -> None:
+        """Stop the worker processes and the probe (before the transaction ends)."""
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+        if self.state_probe is not None:
+            self.state_probe.close()
+            self.state_probe = None
 
     def stop_read_ahead(self) -> None:
         """Stop the workers encoding SQLite rows ahead (before the transaction ends)."""
@@ -213,6 +254,14 @@ def open_snapshot(
         engine: the BGW database.
         chunk_rows: rows per Arrow batch.
     """
+    probe = None
+    if engine.dialect.name == "sqlite":
+        from bgw_pipeline.core import sqlite_workers
+
+        path = sqlite_workers.database_file(engine.url.database)
+        # Taken before the snapshot's first read: worker processes started later must
+        # find it unchanged to read alongside (sqlite_workers.py).
+        probe = sqlite_workers.StateProbe(path) if path is not None else None
     with connect(engine) as conn:
         if engine.dialect.name == "postgresql":
             conn = conn.execution_options(isolation_level="REPEATABLE READ")
@@ -226,6 +275,7 @@ def open_snapshot(
 
                 row_reader = PostgresRowReader.for_engine(engine, str(snapshot_id))
             snapshot = DatabaseSnapshot(conn, chunk_rows, row_reader)
+            snapshot.state_probe = probe
             if row_reader is None:
                 # The first read fixes the snapshot (SQLite's BEGIN is deferred); counting
                 # every table up front also gives progress totals. On PostgreSQL
@@ -236,6 +286,17 @@ def open_snapshot(
                 yield snapshot
             finally:
                 snapshot.stop_read_ahead()
+                snapshot.close_workers()
                 if row_reader is not None:
                     row_reader.close()
                 transaction.rollback()
+
+
+class _Closing:
+    """Something `stop_read_ahead` stops by closing it (a generator of rows)."""
+
+    def __init__(self, chunks: Any) -> None:
+        self._chunks = chunks
+
+    def stop(self) -> None:
+        self._chunks.close()

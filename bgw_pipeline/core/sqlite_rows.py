@@ -26,6 +26,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 from bgw_pipeline.core.encoded_chunks import EncodedChunk, canonical_json_bytes
 from bgw_pipeline.core.entities import Column, Entity, Kind
@@ -140,15 +141,19 @@ def json_columns(entity: Entity) -> tuple[Column, ...]:
     return tuple(c for c in entity.columns if c.kind is Kind.JSON)
 
 
-def chunk_query(entity: Entity, rows: int, text_columns: frozenset[str] = frozenset()) -> str:
-    """The next `rows` rows after an id (bound as its stored bytes), in id order: their
-    count, how many rendered, the rendered rows joined by `,\\n` and the ids end to end,
-    both as bytes (their UTF-8 is checked here: Python must not decode a value first)."""
+def chunk_query(
+    entity: Entity, rows: int, text_columns: frozenset[str] = frozenset(), bounded: bool = False
+) -> str:
+    """The next `rows` rows after an id (bound as its stored bytes; `bounded`: and below a
+    second one), in id order: their count, how many rendered, the rendered rows joined by
+    `,\n` and the ids end to end, both as bytes (their UTF-8 is checked here: Python must
+    not decode a value first)."""
+    below = " AND id < CAST(? AS TEXT)" if bounded else ""
     return (
         "SELECT count(*), count(j), CAST(group_concat(j, ',\n') AS BLOB), "
         "CAST(group_concat(id, '') AS BLOB) "
         f"FROM (SELECT id, {row_sql(entity, text_columns)} AS j FROM {_ident(entity.name)} "
-        f"WHERE id > CAST(? AS TEXT) ORDER BY id LIMIT {int(rows)})"
+        f"WHERE id > CAST(? AS TEXT){below} ORDER BY id LIMIT {int(rows)})"
     )
 
 
@@ -179,27 +184,35 @@ def text_columns(conn: sqlite3.Connection, entity: Entity) -> frozenset[str]:
 
 
 def sqlite_chunks(
-    conn: sqlite3.Connection, entity: Entity, fallback: Fallback, rows: int = CHUNK_ROWS
-) -> Iterator[EncodedChunk]:
-    """The entity's archive rows in chunks, as the reference encoder gives them.
+    conn: sqlite3.Connection,
+    entity: Entity,
+    fallback: Fallback,
+    rows: int = CHUNK_ROWS,
+    start: bytes | None = None,
+    stop: bytes | None = None,
+) -> Iterator[Any]:
+    """The entity's archive rows in chunks, as the reference encoder gives them: all of
+    them, or those with ids above `start` and below `stop` (bounds that are no id, such
+    as a prefix: sqlite_workers.py reads such ranges side by side).
 
     `ids_fit(conn, entity)` must hold. A window SQLite cannot render exactly is read
-    through `fallback` instead; after a query error (a blob in a text column), the rest
-    of the table.
+    through `fallback` instead (whatever it yields is handed on); after a query error (a
+    blob in a text column), the rest of the range.
     """
-    query = chunk_query(entity, rows, text_columns(conn, entity))
-    low: bytes | None = None
+    query = chunk_query(entity, rows, text_columns(conn, entity), bounded=stop is not None)
+    low: bytes | None = start
     last_id: str | None = None
     with _mapped(conn):
         while True:
+            params = (low or b"",) if stop is None else (low or b"", stop)
             try:
-                cursor = conn.execute(query, (low or b"",))
+                cursor = conn.execute(query, params)
                 try:
                     count, rendered, data, ids = cursor.fetchone()
                 finally:
                     cursor.close()
             except sqlite3.OperationalError:
-                count, chunks, high = None, fallback(low, None), None
+                count, chunks, high = None, fallback(low, stop), None
             else:
                 if not count:
                     return
@@ -208,13 +221,9 @@ def sqlite_chunks(
                 chunks = iter([chunk]) if chunk is not None else fallback(low, high)
             try:
                 for piece in chunks:
-                    if last_id is not None and piece.first_id <= last_id:
-                        raise SourceDataError(
-                            f"{entity.name}: ids are not unique and ascending as read "
-                            f"({last_id!r} then {piece.first_id!r}); is an id stored in a "
-                            "non-canonical form?"
-                        )
-                    last_id = piece.last_id
+                    if isinstance(piece, EncodedChunk):
+                        check_order(entity, last_id, piece)
+                        last_id = piece.last_id
                     yield piece
             finally:  # a fallback's reads end here, not whenever the collector finds them
                 close = getattr(chunks, "close", None)
@@ -223,6 +232,15 @@ def sqlite_chunks(
             if high is None:
                 return
             low = high
+
+
+def check_order(entity: Entity, last_id: str | None, chunk: EncodedChunk) -> None:
+    """Refuse a chunk whose first id is not above the last id before it."""
+    if last_id is not None and chunk.first_id <= last_id:
+        raise SourceDataError(
+            f"{entity.name}: ids are not unique and ascending as read ({last_id!r} then "
+            f"{chunk.first_id!r}); is an id stored in a non-canonical form?"
+        )
 
 
 @contextmanager

@@ -8,6 +8,7 @@ archive (and its checksum) is the same whichever path ran.
 from __future__ import annotations
 
 import sqlite3
+import threading
 import uuid
 from pathlib import Path
 from typing import Any
@@ -16,14 +17,21 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 
-from bgw_pipeline.core import sqlite_rows
+from bgw_pipeline.core import sqlite_rows, sqlite_workers
 from bgw_pipeline.core.database import create_engine
 from bgw_pipeline.core.encoded_chunks import chunks_from_batches
 from bgw_pipeline.core.entities import ALL_ENTITIES, ENTITIES_BY_NAME
 from bgw_pipeline.core.errors import SourceDataError
 from bgw_pipeline.core.schema import ensure_schema
 from bgw_pipeline.core.snapshot import open_snapshot
-from bgw_pipeline_tests.factories import clear_database, fill_database, small_database
+from bgw_pipeline_tests.factories import (
+    clear_database,
+    fill_database,
+    insert,
+    make_game,
+    make_price,
+    small_database,
+)
 from bgw_pipeline_tests.nasty_values import fill_nasty_values
 from bgw_pipeline_tests.reliability.strategies import databases
 
@@ -36,20 +44,38 @@ def engine(tmp_path: Path) -> sa.Engine:
     engine.dispose()
 
 
+@pytest.fixture(autouse=True, params=["one connection", "worker processes"])
+def reading(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test here runs twice: rows rendered on the snapshot's own connection, and by
+    worker processes in id ranges (sqlite_workers.py), here for tables of any size and
+    with 256 ranges from 4 rows on."""
+    if request.param == "worker processes":
+        monkeypatch.setattr(sqlite_workers, "PARALLEL_MIN_ROWS", 1)
+        monkeypatch.setattr(sqlite_workers, "START_MIN_TOTAL_ROWS", 1)
+        monkeypatch.setattr(sqlite_workers, "FINE_RANGES_ROWS", 4)
+    return str(request.param)
+
+
 def _both(engine: sa.Engine, entity_name: str) -> tuple[Any, Any]:
     """(fast, reference): each the rows joined and counted, or the type of error it raised."""
-    entity = ENTITIES_BY_NAME[entity_name]
-    results = []
+    return _all_both(engine, [entity_name])[entity_name]
+
+
+def _all_both(engine: sa.Engine, names: list[str]) -> dict[str, tuple[Any, Any]]:
+    """`_both` of each entity, read in one snapshot."""
     with open_snapshot(engine) as snapshot:
-        for make in (
-            snapshot.encoded_chunks,
-            lambda e: chunks_from_batches(e, snapshot.batches(e)),
-        ):
-            try:
-                chunks = list(make(entity))
-                results.append((b",\n".join(c.data for c in chunks), sum(c.rows for c in chunks)))
-            except Exception as exc:  # noqa: BLE001 - the refusal itself is compared
-                results.append(type(exc))
+        return {name: _both_in(snapshot, name) for name in names}
+
+
+def _both_in(snapshot: Any, name: str) -> tuple[Any, Any]:
+    entity = ENTITIES_BY_NAME[name]
+    results = []
+    for make in (snapshot.encoded_chunks, lambda e: chunks_from_batches(e, snapshot.batches(e))):
+        try:
+            chunks = list(make(entity))
+            results.append((b",\n".join(c.data for c in chunks), sum(c.rows for c in chunks)))
+        except Exception as exc:  # noqa: BLE001 - the refusal itself is compared
+            results.append(type(exc))
     return results[0], results[1]
 
 
@@ -57,12 +83,18 @@ def _fast_is_used(engine: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> list[st
     """Record the tables the fast path pages through (so a test cannot pass by fallback)."""
     used: list[str] = []
     real = sqlite_rows.sqlite_chunks
+    real_pool = sqlite_workers.WorkerPool.chunks
 
     def spy(conn: sqlite3.Connection, entity: Any, *args: Any) -> Any:
         used.append(entity.name)
         return real(conn, entity, *args)
 
+    def pool_spy(pool: Any, entity: Any, *args: Any) -> Any:
+        used.append(entity.name)
+        return real_pool(pool, entity, *args)
+
     monkeypatch.setattr(sqlite_rows, "sqlite_chunks", spy)
+    monkeypatch.setattr(sqlite_workers.WorkerPool, "chunks", pool_spy)
     return used
 
 
@@ -73,9 +105,8 @@ def test_nasty_values_encode_as_the_reference_does(
     monkeypatch.setattr(sqlite_rows, "CHUNK_ROWS", rows)
     used = _fast_is_used(engine, monkeypatch)
     fill_nasty_values(engine)
-    for entity in ALL_ENTITIES:
-        fast, reference = _both(engine, entity.name)
-        assert fast == reference, entity.name
+    for name, (fast, reference) in _all_both(engine, [e.name for e in ALL_ENTITIES]).items():
+        assert fast == reference, name
         assert fast[1] > 0
     assert used == [e.name for e in ALL_ENTITIES]
 
@@ -90,9 +121,9 @@ def test_random_databases_encode_as_the_reference_does(
     def same_bytes(data: dict[str, list[dict[str, Any]]]) -> None:
         clear_database(engine)
         fill_database(engine, data)
-        for entity in ALL_ENTITIES:
-            fast, reference = _both(engine, entity.name)
-            assert fast == reference, entity.name
+        found = _all_both(engine, [e.name for e in ALL_ENTITIES])
+        for name, (fast, reference) in found.items():
+            assert fast == reference, name
 
     same_bytes()
 
@@ -172,10 +203,8 @@ def test_ids_not_in_canonical_form_send_the_table_to_the_reference(
     used = _fast_is_used(engine, monkeypatch)
     small_database(engine)
     _execute(engine, "UPDATE games SET id = upper(id) WHERE title = 'Громкое дело'")
-    fast, reference = _both(engine, "games")
-    assert fast == reference
-    fast, reference = _both(engine, "events")
-    assert fast == reference
+    for fast, reference in _all_both(engine, ["games", "events"]).values():
+        assert fast == reference
     assert "games" not in used and "events" in used
 
 
@@ -196,3 +225,58 @@ def test_duplicate_ids_stop_the_export(engine: sa.Engine) -> None:
                 (same,),
             )
     assert _both(engine, "listings") == (SourceDataError, SourceDataError)
+
+
+def _wal(engine: sa.Engine) -> None:
+    """WAL, so that another connection can commit while the snapshot reads."""
+    with engine.connect() as conn:
+        conn.connection.driver_connection.execute("PRAGMA journal_mode=WAL")
+
+
+def test_a_commit_before_the_workers_read_keeps_them_out(
+    engine: sa.Engine, monkeypatch: pytest.MonkeyPatch, reading: str
+) -> None:
+    """Workers that might see a later state than the snapshot's are not used."""
+    counts = small_database(engine)
+    _wal(engine)
+    real_start = sqlite_workers.WorkerPool.start
+    pools: list[Any] = []
+
+    def start_after_a_commit(probe: Any, *args: Any) -> Any:
+        insert(engine, "games", [make_game(title="Позже")])  # another connection commits
+        pools.append(real_start(probe, *args))
+        return pools[-1]
+
+    monkeypatch.setattr(sqlite_workers.WorkerPool, "start", start_after_a_commit)
+    with open_snapshot(engine) as snapshot:
+        rows = sum(c.rows for c in snapshot.encoded_chunks(ENTITIES_BY_NAME["games"]))
+    assert rows == counts["games"]  # the snapshot's state, not the later one
+    assert pools == ([None] if reading == "worker processes" else [])
+
+
+def test_workers_keep_the_snapshots_state_while_a_writer_commits(
+    engine: sa.Engine, reading: str
+) -> None:
+    counts = small_database(engine)
+    _wal(engine)
+    with open_snapshot(engine) as snapshot:
+        chunks = snapshot.encoded_chunks(ENTITIES_BY_NAME["price_history"])
+        first = next(chunks)
+        game = make_game(title="Позже")
+        insert(engine, "games", [game])
+        insert(engine, "price_history", [make_price(game, store=f"Магазин {i}") for i in range(3)])
+        rows = first.rows + sum(c.rows for c in chunks)
+        assert (snapshot._pool is not None) == (reading == "worker processes")
+    assert rows == counts["price_history"]
+
+
+def test_leaving_a_table_half_read_stops_the_workers(engine: sa.Engine, reading: str) -> None:
+    small_database(engine)
+    with open_snapshot(engine) as snapshot:
+        chunks = snapshot.encoded_chunks(ENTITIES_BY_NAME["price_history"])
+        next(chunks)
+        chunks.close()
+        # The next table is read all the same (alone, once the workers were left mid-range).
+        fast, reference = _both_in(snapshot, "games")
+        assert fast == reference
+    assert not any(t.name == "bgw-sqlite-receiver" and t.is_alive() for t in threading.enumerate())
