@@ -23,6 +23,26 @@ def archive_materialization(result: dg.ExecuteInProcessResult) -> dg.AssetMateri
     ][-1]
 
 
+def failure_reasons(result: dg.ExecuteInProcessResult) -> list[str]:
+    """Why a run failed, a line per failed step or blocking check: the innermost error's
+    message (what the code raised, not Dagster's wrapper around it)."""
+    reasons = []
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data.error is not None:
+            error = event.step_failure_data.error
+            while error.cause is not None:
+                error = error.cause
+            message = error.message.strip().splitlines()[0] if error.message.strip() else ""
+            head, _, rest = message.partition(": ")  # "module.ErrorClass: text"
+            if rest and head.rsplit(".", 1)[-1] == error.cls_name:
+                message = rest
+            reasons.append(f"{event.step_key}: {message or error.cls_name}")
+    for evaluation in result.get_asset_check_evaluations():
+        if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
+            reasons.append(f"check {evaluation.check_name} failed: {evaluation.description}")
+    return reasons
+
+
 def run_backup_job(
     include_raw_data: bool = False, instance: dg.DagsterInstance | None = None
 ) -> int:
@@ -35,7 +55,9 @@ def run_backup_job(
     with owned as inst:
         result = job.execute_in_process(run_config=run_config, instance=inst, raise_on_error=False)
     if not result.success:
-        print(f"backup_job failed (run {result.run_id}); see the run in the Dagster UI.")
+        print(f"backup_job failed (run {result.run_id}); the run is in the Dagster UI.")
+        for reason in failure_reasons(result):
+            print(f"  {reason}")
         return 1
     materialization = archive_materialization(result)
     meta = {key: value.value for key, value in materialization.metadata.items()}

@@ -96,6 +96,21 @@ def test_backup_runs_backup_job_on_dagster_home(tmp_path: Path) -> None:
     assert any((home).rglob("*.db"))
 
 
+def test_a_failed_backup_says_why(tmp_path: Path) -> None:
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    env: dict[str, str | None] = {
+        "BGW_DATABASE_URL": "postgresql://bgw@127.0.0.1:1/bgw",  # nothing listens there
+        "EXPORT_PATH": str(tmp_path / "exports"),
+        "DAGSTER_HOME": str(home),
+        "RETRY_MAX_TRIES": "1",
+    }
+    result = _bgw("backup", cwd=tmp_path, env=env)
+    assert result.returncode == 1
+    assert "backup_job failed" in result.stdout
+    assert "export_archive: cannot reach the database" in result.stdout, result.stdout
+
+
 _LOADED_AFTER_EXPORT = """
 import sys
 from bgw_pipeline.cli import main
