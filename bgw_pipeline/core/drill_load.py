@@ -105,8 +105,10 @@ def sqlite_table(entity: Entity, data: bytes) -> pa.Table:
         elif col.kind is Kind.TIMESTAMP:
             if pc.any(pc.less(pc.year(array), 1000)).as_py():
                 raise NeedsFullImport(f"{entity.name}.{col.name}: a year before 1000")
-            # Arrow's %S carries the microseconds: exactly format_sqlite_timestamp's text.
-            array = pc.strftime(array, format="%Y-%m-%d %H:%M:%S")
+            # A zone-less timestamp cast to text is 'YYYY-MM-DD HH:MM:SS.ffffff' (the UTC
+            # wall clock, six digits): format_sqlite_timestamp's text, ten times faster
+            # than strftime, which took a third of the load's conversions at L.
+            array = array.cast(pa.timestamp("us")).cast(pa.string())
         columns.append(array)
     return pa.Table.from_arrays(columns, names=list(entity.column_names))
 
