@@ -17,7 +17,7 @@ load here and are caught by the drill's checksum comparison, as through the impo
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -113,9 +113,14 @@ def sqlite_table(entity: Entity, data: bytes) -> pa.Table:
     return pa.Table.from_arrays(columns, names=list(entity.column_names))
 
 
-def load_archive(reader: ArchiveReader, db: Path) -> dict[str, int]:
+def load_archive(
+    reader: ArchiveReader, db: Path, indexes_after: Sequence[str] = ()
+) -> dict[str, int]:
     """Every entity of the archive into the empty BGW tables of SQLite file `db`, in one
-    transaction; rows per entity.
+    transaction; rows per entity. `indexes_after` (CREATE INDEX statements) run in that
+    transaction once the rows are in: one sort each, not an index entry per row in
+    random order (1.7 s of the 18.6 s load at L). Unique keys are part of the tables and
+    refuse a duplicate as it is inserted.
 
     Raises:
         NeedsFullImport: the archive is not in the export's own layout, or holds a row
@@ -136,6 +141,8 @@ def load_archive(reader: ArchiveReader, db: Path) -> dict[str, int]:
                 if table is not None:
                     cursor.adbc_ingest(entity.name, table, mode="append")
                     counts[entity.name] += table.num_rows
+            for statement in indexes_after:
+                cursor.execute(statement)
         except conn.Error as exc:  # a constraint refused a row: the import says which
             conn.rollback()
             raise NeedsFullImport(f"the database refused a row: {exc}") from None

@@ -23,7 +23,8 @@ from bgw_pipeline.core.entities import ALL_ENTITIES
 from bgw_pipeline.core.errors import BgwError
 from bgw_pipeline.core.export import export_database
 from bgw_pipeline.core.importer import ImportFolders, ImportOptions, run_import
-from bgw_pipeline.core.schema import ensure_schema, table_for
+from bgw_pipeline.core.schema import table_for
+from bgw_pipeline.core.schema_ddl import ddl_statements
 from bgw_pipeline.core.storage import ArchiveStorage
 from bgw_pipeline.core.work_folders import work_folder
 
@@ -52,7 +53,20 @@ class DrillReport:
     verification: VerificationReport | None = None
 
 
-def _bulk_restore(archive: Path, db: Path, report: DrillReport) -> bool:
+def schema_in_two_parts() -> tuple[list[str], list[str]]:
+    """schema_sqlite.sql's statements: the tables (with their keys), then the indexes."""
+    statements = ddl_statements("sqlite")
+    indexes = [s for s in statements if s.upper().startswith("CREATE INDEX")]
+    return [s for s in statements if s not in indexes], indexes
+
+
+def _execute(engine: Engine, statements: list[str]) -> None:
+    with engine.begin() as conn:
+        for statement in statements:
+            conn.exec_driver_sql(statement)
+
+
+def _bulk_restore(archive: Path, db: Path, indexes: list[str], report: DrillReport) -> bool:
     """Load the archive into the empty scratch database by the bulk path; False when
     its rows need the import's own checks (the caller then imports instead). As the
     import does, refuse an archive whose members differ from metadata.json (their
@@ -61,7 +75,7 @@ def _bulk_restore(archive: Path, db: Path, report: DrillReport) -> bool:
         reader.require_compatible()
         reader.collect_digests = True  # each member is then read and hashed once
         try:
-            counts = load_archive(reader, db)
+            counts = load_archive(reader, db, indexes_after=indexes)
         except NeedsFullImport:
             return False
         verification = reader.verify(row_counts=counts)
@@ -86,11 +100,13 @@ def _drill(archive: Path, work: Path, report: DrillReport) -> None:
     db = work / "drill.db"
     engine = create_engine(f"sqlite:///{db}")
     try:
-        ensure_schema(engine)
+        tables, indexes = schema_in_two_parts()
+        _execute(engine, tables)
         engine.dispose()  # the bulk load writes through its own connection
         report.restored_by = "bulk load"
-        if not _bulk_restore(archive, db, report):
+        if not _bulk_restore(archive, db, indexes, report):
             report.restored_by = "import"
+            _execute(engine, indexes)  # before the import writes the rows
             if not _import(engine, archive, work, report):
                 return
         if report.problems:

@@ -19,7 +19,7 @@ from bgw_pipeline.core.drill_load import NeedsFullImport, load_archive, sqlite_t
 from bgw_pipeline.core.entities import ALL_ENTITIES, GAMES, PRICE_HISTORY, RULES, Entity
 from bgw_pipeline.core.export import export_database
 from bgw_pipeline.core.importer import ImportFolders, ImportOptions, run_import
-from bgw_pipeline.core.restore_drill import run_restore_drill
+from bgw_pipeline.core.restore_drill import run_restore_drill, schema_in_two_parts
 from bgw_pipeline.core.row_validation import validate_rows
 from bgw_pipeline.core.schema import ensure_schema
 from bgw_pipeline.core.storage import LocalStorage
@@ -142,6 +142,33 @@ def test_a_row_the_database_refuses_rolls_the_whole_load_back(tmp_path: Path) ->
         load_archive(reader, db)
     rows = _raw_rows(db)
     assert rows["games"] == [] and len(rows["price_history"]) == 1  # nothing of the load stays
+
+
+def _schema(db: Path) -> list[tuple[str, ...]]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(
+            "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name"
+        ).fetchall()
+
+
+def test_indexes_built_after_the_rows_give_the_spec_schema(tmp_path: Path) -> None:
+    archive = _source_archive(tmp_path)
+    tables, indexes = schema_in_two_parts()
+    assert indexes and not any("INDEX" in s.upper().split("(")[0] for s in tables)
+    db = tmp_path / "drill.db"
+    with sqlite3.connect(db) as conn:
+        for statement in tables:
+            conn.execute(statement)
+    with open_archive(archive) as reader:
+        load_archive(reader, db, indexes_after=indexes)
+    assert _schema(db) == _schema(_empty_database(tmp_path / "spec.db"))
+    assert _raw_rows(db) == _raw_rows(_loaded(archive, _empty_database(tmp_path / "b.db")))
+
+
+def _loaded(archive: Path, db: Path) -> Path:
+    with open_archive(archive) as reader:
+        load_archive(reader, db)
+    return db
 
 
 def _all_lines(archive: Path, entity: Entity) -> list[bytes]:
