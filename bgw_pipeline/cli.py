@@ -163,6 +163,13 @@ def _cmd_inspect(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_api(_args: argparse.Namespace, settings: Settings) -> int:
+    from bgw_pipeline.api.serve import serve
+
+    serve(settings)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bgw", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -200,6 +207,9 @@ def build_parser() -> argparse.ArgumentParser:
     backup = sub.add_parser("backup", help="run backup_job through Dagster (DAGSTER_HOME)")
     backup.add_argument("--include-raw-data", action="store_true")
     backup.set_defaults(func=_cmd_backup)
+
+    api = sub.add_parser("api", help="serve the HTTP API and web page on API_HOST:API_PORT")
+    api.set_defaults(func=_cmd_api)
     return parser
 
 

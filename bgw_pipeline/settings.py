@@ -6,8 +6,9 @@ resources: those reach resources through `dg.EnvVar` so they stay hidden in the 
 
 from __future__ import annotations
 
+import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from dotenv import load_dotenv
@@ -49,6 +50,40 @@ def _bool(name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
+READ, WRITE = "read", "write"
+MIN_TOKEN_CHARS = 16
+
+
+@dataclass(frozen=True)
+class ApiToken:
+    """One API token and its role; `id` names it in logs and metrics (never the token)."""
+
+    role: str
+    secret: str = field(repr=False)
+
+    @property
+    def id(self) -> str:
+        return hashlib.sha256(self.secret.encode("utf-8")).hexdigest()[:8]
+
+
+def _tokens(name: str) -> tuple[ApiToken, ...]:
+    """`role:token` pairs, comma-separated (role `read` or `write`)."""
+    tokens = []
+    for part in os.environ.get(name, "").split(","):
+        if not part.strip():
+            continue
+        role, _, secret = part.strip().partition(":")
+        if role not in (READ, WRITE) or not secret:
+            raise ConfigError(f"{name}: each entry is read:TOKEN or write:TOKEN, got {role!r}:…")
+        if len(secret) < MIN_TOKEN_CHARS or any(c.isspace() for c in secret):
+            raise ConfigError(
+                f"{name}: a {role} token must be at least {MIN_TOKEN_CHARS} characters "
+                "without spaces (for example: openssl rand -hex 24)"
+            )
+        tokens.append(ApiToken(role, secret))
+    return tuple(tokens)
+
+
 @dataclass(frozen=True)
 class Settings:
     """bgw_pipeline's configuration, read from the environment."""
@@ -64,6 +99,10 @@ class Settings:
     s3_secret_key: str = ""
     s3_region: str = "us-east-1"
     api_exports_per_hour: int = 10
+    api_tokens: tuple[ApiToken, ...] = ()
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    api_allow_unauthenticated: bool = False
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -80,13 +119,17 @@ class Settings:
             s3_secret_key=os.environ.get("S3_SECRET_KEY", "").strip(),
             s3_region=os.environ.get("S3_REGION", "").strip() or "us-east-1",
             api_exports_per_hour=_int("API_EXPORTS_PER_HOUR", 10, minimum=1),
+            api_tokens=_tokens("BGW_API_TOKENS"),
+            api_host=os.environ.get("API_HOST", "").strip() or "127.0.0.1",
+            api_port=_int("API_PORT", 8000, minimum=1),
+            api_allow_unauthenticated=_bool("BGW_API_ALLOW_UNAUTHENTICATED", False),
         )
 
     def __repr__(self) -> str:  # never print the S3 secret key
         return f"Settings(database_url=<hidden>, export_path={self.export_path!s})"
 
 
-__all__ = ["OperationsSettings", "Settings", "load_env_file"]
+__all__ = ["ApiToken", "OperationsSettings", "Settings", "load_env_file"]
 
 
 DEFAULT_CRON = "0 7 * * *"

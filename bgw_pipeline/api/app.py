@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from bgw_pipeline import __version__
 from bgw_pipeline.api import backup_routes, context, csv_routes, export_routes
+from bgw_pipeline.api.auth import TokenAuthMiddleware
 from bgw_pipeline.api.errors import install_error_handlers, json_error
 from bgw_pipeline.api.limits import UploadLimitMiddleware
 
@@ -25,6 +26,7 @@ def create_app() -> FastAPI:
     app.add_middleware(
         UploadLimitMiddleware, max_bytes=context.settings().max_import_mb * 1024 * 1024
     )
+    app.add_middleware(TokenAuthMiddleware, tokens=lambda: context.settings().api_tokens)
     install_error_handlers(app)
 
     @app.exception_handler(RequestValidationError)

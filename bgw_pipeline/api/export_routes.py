@@ -38,6 +38,9 @@ ERRORS = {
 async def export_full(request: Request, include_raw_data: bool = False) -> Response:
     """Runs backup_job (it shows in the Dagster UI) and streams the archive it made."""
     wait = context.export_limiter().check(client_ip(request))
+    token_id = getattr(request.state, "bgw_token_id", None)  # tokens count too (auth.py)
+    if wait is None and token_id is not None:
+        wait = context.export_limiter().check(f"token:{token_id}")
     if wait is not None:
         limit = context.settings().api_exports_per_hour
         return json_error(429, f"more than {limit} exports an hour from this address; try later",
