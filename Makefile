@@ -44,12 +44,12 @@ test: $(TEST_STAMP) browser-deps
 ## ui: the Dagster UI on port 3000, daemon included, on the same DAGSTER_HOME
 ui: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/bgw demo-db --if-empty
-	$(BIN)/dagster dev -m bgw_pipeline.definitions -p 3000
+	$(BIN)/dagster dev -m bgw_pipeline.definitions -h 127.0.0.1 -p 3000
 
 ## api: the BGW export HTTP API and web page on API_PORT (8000), same DAGSTER_HOME as ui
 api: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/bgw demo-db --if-empty
-	$(BIN)/uvicorn bgw_pipeline.api:app --host 0.0.0.0 --port $${API_PORT:-8000}
+	$(BIN)/bgw api
 
 ## bench: time export, backup, import dry run and apply (CLI and the sensor's path)
 ## against pg_dump -Fc / sqlite3 .backup + zip -6 and a naive export (S and M;

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
@@ -20,6 +21,7 @@ from bgw_pipeline.core.errors import ConfigError
 from bgw_pipeline.core.export import export_database
 from bgw_pipeline.core.schema import ensure_schema
 from bgw_pipeline.settings import Settings
+from bgw_pipeline_tests.api.live_server import live_server, server_env
 from bgw_pipeline_tests.factories import small_database
 
 READ_TOKEN = "read-token-0123456789abcdef"
@@ -87,7 +89,10 @@ def _rows(url: str) -> int:
     return int(count)
 
 
-def test_a_read_token_cannot_apply_and_nothing_changes(secured: TestClient, tmp_path: Path) -> None:
+def test_a_read_token_cannot_apply_and_nothing_changes(tmp_path: Path) -> None:
+    """On a real server (its Dagster definitions read this environment): 403 for a read
+    token on every spelling of an apply, and the database is untouched; a dry run is a
+    read; the write token applies."""
     source = create_engine(f"sqlite:///{tmp_path / 'source.db'}")
     ensure_schema(source)
     small_database(source)
@@ -97,19 +102,26 @@ def test_a_read_token_cannot_apply_and_nothing_changes(secured: TestClient, tmp_
     target = create_engine(url)
     ensure_schema(target)
     target.dispose()
+    tokens = f"read:{READ_TOKEN},write:{WRITE_TOKEN}"
+    with live_server(server_env(tmp_path, url, BGW_API_TOKENS=tokens), tmp_path) as base:
 
-    def upload(query: str, token: str) -> int:
-        with archive.open("rb") as f:
-            files = {"file": (archive.name, f, "application/zip")}
-            return secured.post(f"/api/v1/export/full{query}", files=files,
-                                headers=_bearer(token)).status_code  # fmt: skip
+        def upload(query: str, token: str) -> int:
+            with archive.open("rb") as f:
+                answer = requests.post(f"{base}/api/v1/export/full{query}",
+                                       files={"file": (archive.name, f, "application/zip")},
+                                       headers=_bearer(token), timeout=120)  # fmt: skip
+            assert answer.status_code in (200, 403), answer.text
+            return answer.status_code
 
-    for query in ("?dry_run=false", "?dry_run=0", "?dry_run=maybe"):
-        assert upload(query, READ_TOKEN) == 403
-    assert _rows(url) == 0
-    assert upload("", READ_TOKEN) == 200  # a dry run is a read
-    assert upload("?dry_run=false", WRITE_TOKEN) == 200
-    assert _rows(url) == 3
+        for query in ("?dry_run=false", "?dry_run=0", "?dry_run=maybe"):
+            assert upload(query, READ_TOKEN) == 403
+        assert _rows(url) == 0
+        assert upload("", READ_TOKEN) == 200  # a dry run is a read
+        assert _rows(url) == 0
+        assert upload("?dry_run=false", WRITE_TOKEN) == 200
+        assert _rows(url) == 3
+        log = "".join(p.read_text(errors="replace") for p in tmp_path.glob("api-*.log"))
+        assert READ_TOKEN not in log and WRITE_TOKEN not in log
 
 
 @pytest.mark.parametrize(

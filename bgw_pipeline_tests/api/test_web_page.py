@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 from selenium import webdriver
+from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
@@ -96,3 +97,47 @@ def test_the_page_exports_lists_and_downloads(tmp_path: Path) -> None:
                 (ROOT / "docs" / "web_page_phone.png").write_bytes(shot)
         finally:
             browser.quit()
+
+
+TOKEN = "read-token-for-the-page-0123456789"
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_with_tokens_the_page_asks_once_and_keeps_the_token(tmp_path: Path) -> None:
+    db_url = demo_database(tmp_path, 0.02)
+    env = server_env(tmp_path, db_url, BGW_API_TOKENS=f"read:{TOKEN}")
+    with live_server(env, tmp_path) as base:
+        browser = _browser(tmp_path / "profile")
+        try:
+            browser.get(f"{base}/")
+            wait = WebDriverWait(browser, 120)
+            prompt = wait.until(lambda b: _alert(b))
+            assert "BGW_API_TOKENS" in prompt.text
+            prompt.send_keys(TOKEN)
+            prompt.accept()
+            wait.until(lambda b: b.find_element(By.ID, "count").text == "0")
+            browser.find_element(By.ID, "export-now").click()  # no second prompt
+            wait.until(lambda b: b.find_element(By.ID, "count").text == "1")
+            href = browser.find_element(By.CSS_SELECTOR, "#archives a[download]").get_attribute(
+                "href"
+            )
+            statuses = browser.execute_async_script(
+                """
+                const done = arguments[arguments.length - 1];
+                Promise.all([api(arguments[0]).then((r) => r.status),
+                             fetch(arguments[0]).then((r) => r.status)]).then(done);
+                """,
+                href,
+            )
+            assert statuses == [200, 401]  # the page sends the kept token; a bare fetch none
+            assert requests.get(href, timeout=60).status_code == 401
+        finally:
+            browser.quit()
+
+
+def _alert(browser: webdriver.Chrome) -> object:
+    try:
+        return browser.switch_to.alert
+    except NoAlertPresentException:
+        return False
