@@ -45,18 +45,21 @@ class ArchiveContents:
 class _HashingMember:
     """A ZIP member being written, with its SHA-256 and byte count kept on the way."""
 
-    def __init__(self, zf: zipfile.ZipFile, name: str, date_time: tuple[int, ...]) -> None:
+    def __init__(
+        self, zf: zipfile.ZipFile, name: str, date_time: tuple[int, ...], compress: bool = True
+    ) -> None:
         info = zipfile.ZipInfo(name, date_time=date_time)  # type: ignore[arg-type]
-        info.compress_type = zipfile.ZIP_DEFLATED
+        info.compress_type = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
         info.create_system = 3
         info.external_attr = 0o100644 << 16
         self.name = name
         self._handle = zf.open(info, "w")
-        # ISA-L writes standard deflate (any unzip reads it) about ten times faster than
-        # zlib level 6, for slightly bigger output; zipfile has no hook for the compressor.
-        self._handle._compressor = isal_zlib.compressobj(  # type: ignore[attr-defined]
-            ISAL_LEVEL, isal_zlib.DEFLATED, -15
-        )
+        if compress:
+            # ISA-L writes standard deflate (any unzip reads it) about ten times faster
+            # than zlib level 6, for slightly bigger output; zipfile has no hook for it.
+            self._handle._compressor = isal_zlib.compressobj(  # type: ignore[attr-defined]
+                ISAL_LEVEL, isal_zlib.DEFLATED, -15
+            )
         self._pending = bytearray()
         self._sha = hashlib.sha256()
         self.bytes = 0
@@ -96,17 +99,38 @@ def _zip_date_time(created_at: datetime) -> tuple[int, int, int, int, int, int]:
     return (max(dt.year, 1980), dt.month, dt.day, dt.hour, dt.minute, dt.second)
 
 
+class DiscardedBytes:
+    """A write-only file that keeps nothing: zipfile then streams (no seeking back), and
+    an archive's checksum and counts come out without the archive (the drill's re-export)."""
+
+    def __init__(self) -> None:
+        self._position = 0
+
+    def write(self, data: bytes) -> int:
+        self._position += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self._position
+
+    def flush(self) -> None:
+        pass
+
+
 class ArchiveWriter:
-    """Writes one archive to a seekable binary file object."""
+    """Writes one archive to a binary file object; `compress=False` stores the members
+    (for `DiscardedBytes`, where only the checksum matters)."""
 
     def __init__(
         self,
-        fileobj: IO[bytes],
+        fileobj: IO[bytes] | DiscardedBytes,
         created_at: datetime,
         include_raw_data: bool,
         progress: ProgressCallback | None = None,
+        compress: bool = True,
     ) -> None:
-        self._zf = zipfile.ZipFile(fileobj, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
+        self._compress = compress
+        self._zf = zipfile.ZipFile(fileobj, "w", zipfile.ZIP_DEFLATED, allowZip64=True)  # type: ignore[arg-type]
         self._created_at = parse_timestamp(created_at).replace(microsecond=0)
         self._date_time = _zip_date_time(self._created_at)
         self._include_raw = include_raw_data
@@ -129,7 +153,7 @@ class ArchiveWriter:
             metadata = build_metadata(
                 self._created_at, self._counts, self._files, self._include_raw
             )
-            member = _HashingMember(self._zf, METADATA_MEMBER, self._date_time)
+            member = _HashingMember(self._zf, METADATA_MEMBER, self._date_time, self._compress)
             member.write(orjson.dumps(metadata, option=orjson.OPT_INDENT_2) + b"\n")
             member.close()
         except BaseException:
@@ -152,7 +176,7 @@ class ArchiveWriter:
 
     def _write_table_member(self, entity: Entity, source: ArchiveSource) -> None:
         total = self._total(entity, source)
-        member = _HashingMember(self._zf, entity.member, self._date_time)
+        member = _HashingMember(self._zf, entity.member, self._date_time, self._compress)
         member.write(b'{"' + entity.name.encode() + b'":[')
         rows, last_id, reported = 0, None, 0
         for chunk in encoded_chunks(entity, source):
@@ -184,7 +208,9 @@ class ArchiveWriter:
                 if row_id <= last_id:
                     raise SourceDataError(f"{entity.name}: ids are not unique and ascending")
                 last_id = row_id
-                member = _HashingMember(self._zf, listing_member(row_id), self._date_time)
+                member = _HashingMember(
+                    self._zf, listing_member(row_id), self._date_time, self._compress
+                )
                 member.write(encoded + b"\n")
                 self._files[member.name] = member.close()
                 rows += 1

@@ -21,7 +21,7 @@ from bgw_pipeline.core.database import create_engine
 from bgw_pipeline.core.drill_load import NeedsFullImport, load_archive
 from bgw_pipeline.core.entities import ALL_ENTITIES
 from bgw_pipeline.core.errors import BgwError
-from bgw_pipeline.core.export import export_database
+from bgw_pipeline.core.export import export_contents
 from bgw_pipeline.core.importer import ImportFolders, ImportOptions, run_import
 from bgw_pipeline.core.schema import table_for
 from bgw_pipeline.core.schema_ddl import ddl_statements
@@ -125,7 +125,7 @@ def _drill(archive: Path, work: Path, report: DrillReport) -> None:
                     f"{entity.name}: {report.counts[entity.name]} rows restored, "
                     f"archive says {declared}"
                 )
-        again = export_database(engine, work / "reexport", include_raw_data=include_raw)
+        again = export_contents(engine, include_raw_data=include_raw)
         report.restored_checksum = again.checksum
         if again.checksum != report.checksum:
             report.problems.append(
