@@ -43,8 +43,8 @@ async def export_full(request: Request, include_raw_data: bool = False) -> Respo
         wait = context.export_limiter().check(f"token:{token_id}")
     if wait is not None:
         limit = context.settings().api_exports_per_hour
-        return json_error(429, f"more than {limit} exports an hour from this address; try later",
-                          {"Retry-After": str(int(wait))})  # fmt: skip
+        detail = f"more than {limit} exports an hour from this address or token; try later"
+        return json_error(429, detail, {"Retry-After": str(int(wait))})
     try:
         outcome = await asyncio.wait_for(
             run_in_threadpool(run_backup, include_raw_data), context.EXPORT_TIMEOUT_SECONDS

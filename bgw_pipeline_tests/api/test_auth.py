@@ -15,12 +15,13 @@ from fastapi.testclient import TestClient
 from bgw_pipeline.api import context
 from bgw_pipeline.api.app import create_app
 from bgw_pipeline.api.auth import needed_role
+from bgw_pipeline.api.limits import RateLimiter
 from bgw_pipeline.api.serve import check_bind
 from bgw_pipeline.core.database import create_engine
 from bgw_pipeline.core.errors import ConfigError
 from bgw_pipeline.core.export import export_database
 from bgw_pipeline.core.schema import ensure_schema
-from bgw_pipeline.settings import Settings
+from bgw_pipeline.settings import ApiToken, Settings
 from bgw_pipeline_tests.api.live_server import live_server, server_env
 from bgw_pipeline_tests.factories import small_database
 
@@ -79,6 +80,19 @@ def test_a_read_token_reads_and_health_and_the_page_stay_open(secured: TestClien
     assert secured.get("/metrics", headers=_bearer(READ_TOKEN)).status_code == 200
     assert secured.get("/health").status_code in (200, 503)
     assert "BGW_API_TOKENS" in secured.get("/").text  # the page asks for a token
+
+
+def test_the_export_rate_limit_counts_per_token(
+    secured: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A token that used its exports from elsewhere gets 429 here, from a fresh address
+    (the limit is checked before any backup runs)."""
+    limiter = RateLimiter(limit=1, window=3600)
+    monkeypatch.setattr(context, "export_limiter", lambda: limiter)
+    assert limiter.check(f"token:{ApiToken('read', READ_TOKEN).id}") is None  # used up
+    answer = secured.get("/api/v1/export/full", headers=_bearer(READ_TOKEN))
+    assert answer.status_code == 429 and "Retry-After" in answer.headers
+    assert READ_TOKEN not in answer.text
 
 
 def _rows(url: str) -> int:
