@@ -1,24 +1,27 @@
 """Asset checks: the extracted tables are sound, and the archive verifies and restores.
 
-The table checks run inside the backup op, on the Parquet snapshot it just wrote (DuckDB
-on the files). The archive checks are one step of their own, so an operator can re-run
-them on the newest archive from the UI without a new backup; inside it the verification
-and the restore drill run side by side, each mostly in C (zlib, SHA-256, SQLite).
+All of them run inside the backup op: the table checks on the Parquet snapshot it just
+wrote (DuckDB on the files), the archive checks (the restore drill, whose pass over the
+archive is the verification too) on a thread of their own while the snapshot files are
+written (core/backup.py). Selected on their own in the UI, they check the newest archive
+and snapshot files without a new backup.
 """
 
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 
 import dagster as dg
 
 from bgw_pipeline.core.archive_catalog import list_archives
 from bgw_pipeline.core.archive_reader import ArchiveLimits, verify_archive
 from bgw_pipeline.core.archive_verification import VerificationReport
+from bgw_pipeline.core.drill_load import TableTap
 from bgw_pipeline.core.entities import ALL_ENTITIES, CORE_ENTITIES, ENTITIES_BY_NAME
 from bgw_pipeline.core.guards import shrinkage, staleness
 from bgw_pipeline.core.integrity import IntegrityResult, duplicate_ids, orphan_references
 from bgw_pipeline.core.restore_drill import DrillReport, run_restore_drill
-from bgw_pipeline.core.snapshot_tee import SnapshotFiles
+from bgw_pipeline.core.snapshot_tee import snapshot_paths
 from bgw_pipeline.core.storage import ArchiveStorage
 from bgw_pipeline.names import (
     ARCHIVE_VERIFIED_CHECK,
@@ -68,22 +71,33 @@ def _result(asset: str, check: str, outcome: IntegrityResult, what: str) -> dg.A
     )
 
 
-def extract_check_results(files: Mapping[str, SnapshotFiles]) -> Iterator[dg.AssetCheckResult]:
+def snapshot_parquet_files(snapshots_dir: Path) -> dict[str, Path]:
+    """The Parquet snapshot files the last backup left in `snapshots_dir`."""
+    return {e.name: snapshot_paths(snapshots_dir, e)[2] for e in ALL_ENTITIES}
+
+
+def _missing(asset: str, check: str, path: Path) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        asset_key=asset, check_name=check, passed=False, description=f"no snapshot file {path}"
+    )
+
+
+def extract_check_results(parquet: Mapping[str, Path]) -> Iterator[dg.AssetCheckResult]:
     """The table checks, on the Parquet snapshot files of one backup."""
+    games = parquet[GAMES.name]
     for entity in ALL_ENTITIES:
-        outcome = duplicate_ids(files[entity.name].parquet_path)
+        path = parquet[entity.name]
+        if not path.exists():
+            yield _missing(entity.name, UNIQUE_IDS_CHECK, path)
+            continue
+        outcome = duplicate_ids(path)
         yield _result(entity.name, UNIQUE_IDS_CHECK, outcome, "ids occur more than once")
-    games = files[GAMES.name].parquet_path
     for name in REFERENCING:
-        outcome = orphan_references(files[name].parquet_path, "game_id", games)
+        if not (parquet[name].exists() and games.exists()):
+            yield _missing(name, REFERENCES_CHECK, parquet[name])
+            continue
+        outcome = orphan_references(parquet[name], "game_id", games)
         yield _result(name, REFERENCES_CHECK, outcome, "rows point to a game that does not exist")
-
-
-def _latest_archive_name(context: dg.AssetCheckExecutionContext) -> str | None:
-    event = context.instance.get_latest_materialization_event(dg.AssetKey(EXPORT_ARCHIVE))
-    if event is None or event.asset_materialization is None:
-        return None
-    return str(event.asset_materialization.metadata["archive_name"].value)
 
 
 ARCHIVE_CHECK_SPECS = [
@@ -119,6 +133,7 @@ def _verified(
 ) -> dg.AssetCheckResult:
     storage.update_status(name, verified=report.ok, counts=report.counts, checksum=report.checksum)
     return dg.AssetCheckResult(
+        asset_key=EXPORT_ARCHIVE,
         check_name=ARCHIVE_VERIFIED_CHECK,
         passed=report.ok,
         description="archive verified" if report.ok else "; ".join(report.problems[:10]),
@@ -140,6 +155,7 @@ def _shrinkage(
     problems = shrinkage(before, current, shrink_alert_pct)
     storage.update_status(name, shrink_alert=bool(problems))
     return dg.AssetCheckResult(
+        asset_key=EXPORT_ARCHIVE,
         check_name=SHRINKAGE_CHECK,
         passed=not problems,
         severity=dg.AssetCheckSeverity.WARN,
@@ -153,6 +169,7 @@ def _shrinkage(
 
 def _restores(report: DrillReport) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
+        asset_key=EXPORT_ARCHIVE,
         check_name=RESTORE_CHECK,
         passed=report.passed,
         description="restored: counts, references and checksum match"
@@ -162,26 +179,35 @@ def _restores(report: DrillReport) -> dg.AssetCheckResult:
     )
 
 
-@dg.multi_asset_check(specs=ARCHIVE_CHECK_SPECS, name="archive_checks")
-def archive_checks(
-    context: dg.AssetCheckExecutionContext, archive_store: ArchiveStore, operations: Operations
-) -> Iterator[dg.AssetCheckResult]:
-    """The newest archive verifies against its metadata, kept its rows, and restores."""
-    name, storage = _latest_archive_name(context), archive_store.storage()
-    if name is None:
-        for spec in ARCHIVE_CHECK_SPECS:
-            yield dg.AssetCheckResult(
-                check_name=spec.name, passed=False, description="export_archive has no archive yet"
-            )
-        return
-    # The drill's bulk load reads every member once, hashing and counting what it loads:
-    # that pass is the verification too. Only a drill that restored some other way (or
-    # stopped early) leaves the archive to be verified on its own.
-    restored = run_restore_drill(storage, name)
+def archive_check_results(
+    storage: ArchiveStorage, name: str, shrink_alert_pct: float, tap: TableTap | None = None
+) -> list[dg.AssetCheckResult]:
+    """The archive's checks: it verifies against its metadata, kept its rows, and restores.
+
+    The drill's bulk load reads every member once, hashing and counting what it loads:
+    that pass is the verification too, and hands its tables to `tap`. Only a drill that
+    restored some other way (or stopped early) leaves the archive to be verified alone.
+    """
+    restored = run_restore_drill(storage, name, tap)
     verification = restored.verification or _verify(storage, name)
-    yield _verified(storage, name, verification)
-    yield _shrinkage(storage, name, verification.counts, operations.shrink_alert_pct)
-    yield _restores(restored)
+    return [
+        _verified(storage, name, verification),
+        _shrinkage(storage, name, verification.counts, shrink_alert_pct),
+        _restores(restored),
+    ]
+
+
+def no_archive_results() -> list[dg.AssetCheckResult]:
+    """The archive's checks when there is no archive to check."""
+    return [
+        dg.AssetCheckResult(
+            asset_key=EXPORT_ARCHIVE,
+            check_name=spec.name,
+            passed=False,
+            description="export_archive has no archive yet",
+        )
+        for spec in ARCHIVE_CHECK_SPECS
+    ]
 
 
 @dg.asset_check(asset=EXPORT_ARCHIVE, name=FRESHNESS_CHECK)
@@ -199,4 +225,4 @@ def newest_good_backup_is_fresh(
     )
 
 
-ASSET_CHECKS = [archive_checks, newest_good_backup_is_fresh]
+ASSET_CHECKS = [newest_good_backup_is_fresh]

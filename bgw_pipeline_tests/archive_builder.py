@@ -111,3 +111,18 @@ def build_archive(
 def seed_archive(path: Path, **kwargs: Any) -> Path:
     """The API document's own example rows."""
     return build_archive(path, [SEED_GAME], [SEED_RULE], [SEED_EVENT], **kwargs)
+
+
+def write_with_digests(out: Path, metadata: dict[str, Any], members: dict[str, bytes]) -> Path:
+    """An archive of these members whose metadata's `files` and checksum are made right
+    (the export's own checksum: core/archive_format.py)."""
+    from bgw_pipeline.core.archive_format import archive_checksum
+
+    digests = {n: hashlib.sha256(d).hexdigest() for n, d in members.items()}
+    metadata["files"] = {n: {"sha256": digests[n], "bytes": len(d)} for n, d in members.items()}
+    metadata["checksum"] = archive_checksum(digests)
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        zout.writestr("metadata.json", json.dumps(metadata))
+        for name, data in members.items():
+            zout.writestr(name, data)
+    return out

@@ -2,19 +2,28 @@
 
 One op materializes them all because one read of the database produces them all
 (core/backup.py): each still shows in the UI as its own asset with its own metadata and
-lineage, and the checks on the extracted tables are evaluated by the same op.
+lineage. The same op evaluates every check (checks.py): the archive's restore drill runs
+beside the writing of the snapshot files instead of after it.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import dagster as dg
 from pydantic import Field
 
-from bgw_pipeline.checks import EXTRACT_CHECK_SPECS, extract_check_results
+from bgw_pipeline.checks import (
+    ARCHIVE_CHECK_SPECS,
+    EXTRACT_CHECK_SPECS,
+    archive_check_results,
+    extract_check_results,
+    no_archive_results,
+    snapshot_parquet_files,
+)
 from bgw_pipeline.core.backup import BackupFolders, BackupResult, backup_database
 from bgw_pipeline.core.entities import ALL_ENTITIES, GAMES
 from bgw_pipeline.core.export import ExportResult
 from bgw_pipeline.core.ledger import record_export
+from bgw_pipeline.core.snapshot_formats import SnapshotFormats
 from bgw_pipeline.names import (
     ARCHIVE_GROUP,
     CSV_GROUP,
@@ -137,8 +146,52 @@ def _materializations(backup: BackupResult, location: str) -> Iterator[dg.Materi
     )
 
 
+Result = dg.MaterializeResult | dg.AssetCheckResult
+
+
+def _selected(context: dg.AssetExecutionContext, results: Iterable[Result]) -> Iterator[Result]:
+    """Only what the run selected: Dagster refuses results it did not ask for."""
+    for result in results:
+        if isinstance(result, dg.AssetCheckResult):
+            key = dg.AssetCheckKey(dg.AssetKey.from_coercible(result.asset_key), result.check_name)
+            if key in context.selected_asset_check_keys:
+                yield result
+        elif dg.AssetKey.from_coercible(result.asset_key) in context.selected_asset_keys:
+            yield result
+
+
+def _archive_checks_selected(context: dg.AssetExecutionContext) -> bool:
+    names = {spec.name for spec in ARCHIVE_CHECK_SPECS}
+    return any(key.name in names for key in context.selected_asset_check_keys)
+
+
+def _newest_archive_name(context: dg.AssetExecutionContext) -> str | None:
+    event = context.instance.get_latest_materialization_event(dg.AssetKey(EXPORT_ARCHIVE))
+    if event is None or event.asset_materialization is None:
+        return None
+    return str(event.asset_materialization.metadata["archive_name"].value)
+
+
+def _checks_of_newest(
+    context: dg.AssetExecutionContext, archive_store: ArchiveStore, operations: Operations
+) -> Iterator[Result]:
+    """Checks selected without the assets (from the UI): the newest archive and snapshot
+    files are checked again, nothing is read from the database."""
+    if _archive_checks_selected(context):
+        name = _newest_archive_name(context)
+        if name is None:
+            yield from no_archive_results()
+        else:
+            storage = archive_store.storage()
+            yield from archive_check_results(storage, name, operations.shrink_alert_pct)
+    yield from extract_check_results(snapshot_parquet_files(archive_store.snapshots_dir))
+
+
+ALL_CHECK_SPECS = [*EXTRACT_CHECK_SPECS, *ARCHIVE_CHECK_SPECS]
+
+
 @dg.multi_asset(
-    name=EXPORT_ARCHIVE, specs=BACKUP_SPECS, check_specs=EXTRACT_CHECK_SPECS, can_subset=False
+    name=EXPORT_ARCHIVE, specs=BACKUP_SPECS, check_specs=ALL_CHECK_SPECS, can_subset=True
 )
 def backup_assets(
     context: dg.AssetExecutionContext,
@@ -146,11 +199,31 @@ def backup_assets(
     database: BgwDatabase,
     archive_store: ArchiveStore,
     operations: Operations,
-) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+) -> Iterator[Result]:
     """Read every BGW table from one consistent snapshot into the archive and snapshot files."""
+    if not context.selected_asset_keys:
+        yield from _selected(context, _checks_of_newest(context, archive_store, operations))
+        return
+    if unselected := set(context.assets_def.keys) - set(context.selected_asset_keys):
+        context.log.warning(
+            "one read of the database writes every backup asset; recorded only the selected "
+            f"ones, not {sorted(k.to_user_string() for k in unselected)}"
+        )
     folders = BackupFolders(
         archive_store.archive_dir, archive_store.snapshots_dir, archive_store.csv_dir
     )
+    storage = archive_store.storage()
+    run_archive_checks = _archive_checks_selected(context)
+
+    def store_and_check(
+        export: ExportResult, formats: SnapshotFormats
+    ) -> tuple[str, list[dg.AssetCheckResult]]:
+        location = storage.store(export.path)
+        if not run_archive_checks:
+            return location, []
+        pct = operations.shrink_alert_pct
+        return location, archive_check_results(storage, export.path.name, pct, formats)
+
     with (
         retry_transient(context.op_execution_context, operations),
         database.open_engine() as engine,
@@ -160,10 +233,17 @@ def backup_assets(
             folders,
             config.include_raw_data,
             progress=lambda name, done, total: context.log.info(f"archived {name}: {done}/{total}"),
+            alongside=store_and_check,
         )
-        location = archive_store.storage().store(backup.export.path)
+        location, archive_checks = backup.alongside  # type: ignore[misc]
         record_export(archive_store.archive_dir, "full", "success", backup.export.size_bytes)
         record_export(archive_store.archive_dir, "csv", "success", backup.games_csv.stat().st_size)
     context.log.info(f"archive stored: {location} ({backup.export.size_bytes} bytes)")
-    yield from _materializations(backup, location)
-    yield from extract_check_results(backup.snapshots)
+    yield from _selected(
+        context,
+        [
+            *_materializations(backup, location),
+            *extract_check_results({n: f.parquet_path for n, f in backup.snapshots.items()}),
+            *archive_checks,
+        ],
+    )

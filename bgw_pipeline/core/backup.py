@@ -1,13 +1,16 @@
 """A full backup: the archive, every table's snapshot files and the games CSV, from one read.
 
 This is what backup_job runs (the schedule, `make run`, the UI, the HTTP API): the same
-core path as `bgw export`, with the snapshot files written from the rows on their way
-into the archive (snapshot_tee.py), so a backup costs about one export.
+core path as `bgw export`, with the JSON snapshots written from the rows on their way
+into the archive (snapshot_tee.py) and the Parquet and CSV files from those
+(snapshot_formats.py) as the archive's restore drill parses it, so a backup costs about
+one export and one drill.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -16,6 +19,7 @@ from typing import TYPE_CHECKING
 from bgw_pipeline.core.archive_writer import ProgressCallback
 from bgw_pipeline.core.entities import ALL_ENTITIES
 from bgw_pipeline.core.export import ExportResult, open_export_source, write_archive_file
+from bgw_pipeline.core.snapshot_formats import SnapshotFormats
 from bgw_pipeline.core.snapshot_tee import SnapshotFiles, SnapshotTee
 
 if TYPE_CHECKING:
@@ -45,6 +49,7 @@ class BackupResult:
     snapshots: dict[str, SnapshotFiles]
     games_csv: Path
     snapshot_id: str
+    alongside: object = None  # what `alongside` returned (the archive's checks)
 
     @property
     def games_csv_rows(self) -> int:
@@ -57,19 +62,36 @@ def backup_database(
     include_raw_data: bool = False,
     created_at: datetime | None = None,
     progress: ProgressCallback | None = None,
+    alongside: Callable[[ExportResult, SnapshotFormats], object] | None = None,
 ) -> BackupResult:
     """Archive one consistent snapshot of the database and write its snapshot files.
 
     Every table gets JSON, CSV and Parquet snapshot files (raw data too, even when the
     archive leaves it out); all of them, the games CSV and the archive show one state.
+    The database is read once, into the archive and the JSON snapshots; its transaction
+    ends there. Then `alongside(export, formats)` runs (the archive's checks: storing it,
+    verifying and restoring it): its restore drill parses every archive member anyway
+    and hands the tables to `formats` for the Parquet and CSV files, so the rows are
+    parsed once for both. Whatever it did not write (raw data outside the archive, all
+    of it without a drill) is written from the JSON snapshots. Its value is
+    `BackupResult.alongside`.
     """
     snapshot_id = uuid.uuid4().hex
     with open_export_source(engine) as source:
-        tee = SnapshotTee(
-            source, folders.snapshots_dir, folders.games_csv, snapshot_id, also_read=ALL_ENTITIES
-        )
-        export = write_archive_file(
-            tee, folders.archive_dir, include_raw_data, created_at, progress
-        )
-        tee.finish_remaining()
-    return BackupResult(export, dict(tee.files), folders.games_csv, snapshot_id)
+        tee = SnapshotTee(source, folders.snapshots_dir, also_read=ALL_ENTITIES)
+        try:
+            export = write_archive_file(
+                tee, folders.archive_dir, include_raw_data, created_at, progress
+            )
+            tee.finish_remaining()
+        except BaseException:
+            tee.abandon()
+            raise
+    formats = SnapshotFormats(tee.pending, folders.snapshots_dir, folders.games_csv, snapshot_id)
+    try:
+        outcome = alongside(export, formats) if alongside is not None else None
+        snapshots = formats.finish()
+    except BaseException:
+        formats.abandon()
+        raise
+    return BackupResult(export, snapshots, folders.games_csv, snapshot_id, outcome)

@@ -20,8 +20,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bgw_pipeline.core.arrow_tables import arrow_schema
 from bgw_pipeline.core.backup import BackupFolders, BackupResult, backup_database
@@ -29,9 +31,13 @@ from bgw_pipeline.core.csv_export import write_entity_csv, write_games_csv_batch
 from bgw_pipeline.core.encoded_arrow import table_from_encoded
 from bgw_pipeline.core.encoded_chunks import chunks_from_batches
 from bgw_pipeline.core.entities import ALL_ENTITIES, CORE_ENTITIES, GAMES, Entity, Kind
+from bgw_pipeline.core.export import ExportResult
+from bgw_pipeline.core.restore_drill import DrillReport, run_restore_drill
 from bgw_pipeline.core.row_encoding import iter_entity_json, iter_sorted_rows
 from bgw_pipeline.core.schema import TABLES
 from bgw_pipeline.core.snapshot import open_snapshot
+from bgw_pipeline.core.snapshot_formats import SnapshotFormats
+from bgw_pipeline.core.storage import LocalStorage
 from bgw_pipeline.core.values import canonical_json_text
 from bgw_pipeline_tests.factories import (
     BASE_TIME,
@@ -91,23 +97,42 @@ def _folders(tmp_path: Path) -> BackupFolders:
     return BackupFolders(tmp_path / "archives", tmp_path / "snapshots", tmp_path / "csv")
 
 
-def test_snapshot_files_equal_the_row_by_row_path(engine: sa.Engine, tmp_path: Path) -> None:
+def _drilled(export: ExportResult, formats: SnapshotFormats) -> DrillReport:
+    """backup_job's own checks: the drill, whose parsed tables become the snapshot files."""
+    report = run_restore_drill(LocalStorage(export.path.parent), export.path.name, formats)
+    if report.restored_by == "bulk load" and report.passed:  # else finish() writes them
+        assert {e.name for e in CORE_ENTITIES} <= set(formats.files), "written by the drill"
+    return report
+
+
+@pytest.mark.parametrize("drilled", [False, True], ids=["from-json", "by-the-drill"])
+def test_snapshot_files_equal_the_row_by_row_path(
+    engine: sa.Engine, tmp_path: Path, drilled: bool
+) -> None:
     small_database(engine)
-    backup = backup_database(engine, _folders(tmp_path), include_raw_data=False)
+    alongside = _drilled if drilled else None
+    backup = backup_database(
+        engine, _folders(tmp_path), include_raw_data=False, alongside=alongside
+    )
     assert set(backup.snapshots) == {e.name for e in ALL_ENTITIES}  # raw data too
     _assert_matches_reference(engine, backup)
     with zipfile.ZipFile(backup.export.path) as zf:
         assert not any(n.startswith("raw_data/") for n in zf.namelist())
+    if drilled:
+        assert backup.alongside.passed, backup.alongside.problems
+        assert backup.alongside.restored_by == "bulk load"
 
 
 def test_random_databases_give_the_reference_files(engine: sa.Engine, tmp_path: Path) -> None:
     @settings(max_examples=12, deadline=None, suppress_health_check=FIXTURES)
-    @given(data=databases())
-    def same_files(data: dict[str, list[dict[str, Any]]]) -> None:
+    @given(data=databases(), drilled=st.booleans())
+    def same_files(data: dict[str, list[dict[str, Any]]], drilled: bool) -> None:
         clear_database(engine)
         fill_database(engine, data)
         folders = BackupFolders(tmp_path / uuid.uuid4().hex, tmp_path / "s", tmp_path / "c")
-        _assert_matches_reference(engine, backup_database(engine, folders, include_raw_data=True))
+        alongside = _drilled if drilled else None
+        backup = backup_database(engine, folders, include_raw_data=True, alongside=alongside)
+        _assert_matches_reference(engine, backup)
 
     same_files()
 

@@ -3,8 +3,10 @@ import would refuse back to the import."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import uuid
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ from bgw_pipeline.core.restore_drill import run_restore_drill, schema_in_two_par
 from bgw_pipeline.core.row_validation import validate_rows
 from bgw_pipeline.core.schema import ensure_schema
 from bgw_pipeline.core.storage import LocalStorage
+from bgw_pipeline_tests.archive_builder import write_with_digests
 from bgw_pipeline_tests.factories import clear_database, fill_database, small_database
 from bgw_pipeline_tests.reliability.strategies import databases
 
@@ -144,25 +147,74 @@ def test_a_row_the_database_refuses_rolls_the_whole_load_back(tmp_path: Path) ->
     assert rows["games"] == [] and len(rows["price_history"]) == 1  # nothing of the load stays
 
 
-def _schema(db: Path) -> list[tuple[str, ...]]:
+def _keys_and_columns(db: Path) -> dict[str, Any]:
+    """What a schema enforces, however declared: per table its columns (type, NOT NULL,
+    default, primary key), its CHECKs, its unique column groups and its other indexes."""
+    found: dict[str, Any] = {}
     with sqlite3.connect(db) as conn:
-        return conn.execute(
-            "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name"
-        ).fetchall()
+        tables = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'")
+        for table, sql in tables.fetchall():
+            groups: dict[bool, set[tuple[str, ...]]] = {True: set(), False: set()}
+            for _, index, unique, *_ in conn.execute(f'PRAGMA index_list("{table}")'):
+                cols = tuple(r[2] for r in conn.execute(f'PRAGMA index_info("{index}")'))
+                groups[bool(unique)].add(cols)
+            found[table] = {
+                "columns": conn.execute(f'PRAGMA table_info("{table}")').fetchall(),
+                "checks": sorted(re.findall(r"CHECK \([^\n]*\)", sql)),
+                "unique": groups[True],
+                "indexes": groups[False],
+            }
+    return found
 
 
-def test_indexes_built_after_the_rows_give_the_spec_schema(tmp_path: Path) -> None:
+def test_keys_built_after_the_rows_enforce_the_spec_schema(tmp_path: Path) -> None:
     archive = _source_archive(tmp_path)
-    tables, indexes = schema_in_two_parts()
-    assert indexes and not any("INDEX" in s.upper().split("(")[0] for s in tables)
+    tables, after = schema_in_two_parts()
+    assert after and not any("INDEX" in s.upper().split("(")[0] for s in tables)
+    assert not any("UNIQUE" in s.upper() for s in tables), "unique keys are built after the rows"
     db = tmp_path / "drill.db"
     with sqlite3.connect(db) as conn:
         for statement in tables:
             conn.execute(statement)
     with open_archive(archive) as reader:
-        load_archive(reader, db, indexes_after=indexes)
-    assert _schema(db) == _schema(_empty_database(tmp_path / "spec.db"))
+        load_archive(reader, db, indexes_after=after)
+    spec = _keys_and_columns(_empty_database(tmp_path / "spec.db"))
+    assert spec["price_history"]["unique"] >= {("id",), ("game_id", "store", "recorded_at")}
+    assert _keys_and_columns(db) == spec
     assert _raw_rows(db) == _raw_rows(_loaded(archive, _empty_database(tmp_path / "b.db")))
+
+
+def _with_row(archive: Path, out: Path, entity: Entity, index: int, row: dict) -> Path:
+    """The archive with row `index` of the entity's member replaced, its digests and
+    checksum made right (a sound archive whose rows break a key)."""
+    with zipfile.ZipFile(archive) as zin:
+        metadata = orjson.loads(zin.read("metadata.json"))
+        members = {n: zin.read(n) for n in zin.namelist() if n != "metadata.json"}
+    head, body = members[entity.member].split(b"\n", 1)
+    rows = body.split(b",\n")
+    rows[index] = orjson.dumps(row)
+    members[entity.member] = head + b"\n" + b",\n".join(rows)
+    return write_with_digests(out, metadata, members)
+
+
+def test_a_duplicate_unique_key_is_refused_when_its_index_is_built(tmp_path: Path) -> None:
+    archive = _source_archive(tmp_path)
+    lines = _all_lines(archive, PRICE_HISTORY)
+    first, second = orjson.loads(lines[0]), orjson.loads(lines[1])
+    twin = second | {k: first[k] for k in ("game_id", "store", "recorded_at")}
+    assert twin["id"] != first["id"]
+    (tmp_path / "twin").mkdir()
+    broken = _with_row(archive, tmp_path / "twin" / archive.name, PRICE_HISTORY, 1, twin)
+    tables, after = schema_in_two_parts()
+    db = tmp_path / "drill.db"
+    with sqlite3.connect(db) as conn:
+        for statement in tables:
+            conn.execute(statement)
+    with open_archive(broken) as reader, pytest.raises(NeedsFullImport):
+        load_archive(reader, db, indexes_after=after)
+    assert all(rows == [] for rows in _raw_rows(db).values()), "the whole load rolled back"
+    report = run_restore_drill(LocalStorage(broken.parent), broken.name)
+    assert not report.passed and report.restored_by == "import"
 
 
 def _loaded(archive: Path, db: Path) -> Path:

@@ -7,7 +7,6 @@ archive uses.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import zipfile
 from pathlib import Path
@@ -16,11 +15,11 @@ import pytest
 import sqlalchemy as sa
 
 from bgw_pipeline.core import import_loading
-from bgw_pipeline.core.archive_format import archive_checksum
 from bgw_pipeline.core.demo_data import fill_demo_database
 from bgw_pipeline.core.errors import ChecksumMismatchError
 from bgw_pipeline.core.export import export_database
 from bgw_pipeline.core.importer import ImportFolders, ImportOptions, run_import
+from bgw_pipeline_tests.archive_builder import write_with_digests
 from bgw_pipeline_tests.factories import dump_database
 
 CHANGES = {
@@ -72,14 +71,7 @@ def _pretty(archive: Path, out: Path) -> Path:
     for name, data in members.items():
         if not name.startswith("raw_data/listings/"):
             members[name] = json.dumps(json.loads(data), ensure_ascii=False, indent=1).encode()
-    digests = {n: hashlib.sha256(d).hexdigest() for n, d in members.items()}
-    metadata["files"] = {n: {"sha256": digests[n], "bytes": len(d)} for n, d in members.items()}
-    metadata["checksum"] = archive_checksum(digests)
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
-        zout.writestr("metadata.json", json.dumps(metadata))
-        for name, data in members.items():
-            zout.writestr(name, data)
-    return out
+    return write_with_digests(out, metadata, members)
 
 
 def test_another_layout_is_compared_in_full_with_the_same_result(
