@@ -184,7 +184,7 @@ def _run_sqlalchemy(engine: Engine, job: ImportRun, reader: ArchiveReader) -> No
     from bgw_pipeline.core import import_steps
     from bgw_pipeline.core.database import connect
     from bgw_pipeline.core.schema import ensure_schema
-    from bgw_pipeline.core.snapshot import DatabaseSnapshot, open_snapshot
+    from bgw_pipeline.core.snapshot import open_snapshot, writing_snapshot
 
     ensure_schema(engine)
     with import_steps.diff_store(reader) as store:
@@ -194,9 +194,9 @@ def _run_sqlalchemy(engine: Engine, job: ImportRun, reader: ArchiveReader) -> No
             return
         with connect(engine) as conn:
             conn = conn.execution_options(bgw_sqlite_begin="BEGIN IMMEDIATE")
-            with conn.begin() as transaction:
+            with conn.begin() as transaction, writing_snapshot(engine, conn) as snapshot:
                 write = partial(_write_sqlalchemy, conn)
-                written = import_steps.apply(job, reader, store, DatabaseSnapshot(conn), write)
+                written = import_steps.apply(job, reader, store, snapshot, write, snapshot.release)
                 if written is None:
                     transaction.rollback()
                     return

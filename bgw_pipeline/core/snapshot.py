@@ -203,6 +203,12 @@ class DatabaseSnapshot:
             self.state_probe.close()
             self.state_probe = None
 
+    def release(self) -> None:
+        """Stop every reader but this connection (an apply, before its first write: the
+        worker processes' read transactions would hold its commit back)."""
+        self.stop_read_ahead()
+        self.close_workers()
+
     def stop_read_ahead(self) -> None:
         """Stop the workers encoding SQLite rows ahead (before the transaction ends)."""
         while self._read_ahead:
@@ -244,6 +250,33 @@ class DatabaseSnapshot:
             result.close()
 
 
+def state_probe(engine: Engine) -> Any:
+    """SQLite: a probe of the file's committed state, which worker processes must find
+    unchanged to read beside this process (sqlite_workers.py); None elsewhere."""
+    if engine.dialect.name != "sqlite":
+        return None
+    from bgw_pipeline.core import sqlite_workers
+
+    path = sqlite_workers.database_file(engine.url.database)
+    return sqlite_workers.StateProbe(path) if path is not None else None
+
+
+@contextmanager
+def writing_snapshot(engine: Engine, conn: sa.Connection) -> Iterator[DatabaseSnapshot]:
+    """The state an open write transaction (SQLite's BEGIN IMMEDIATE, its lock taken)
+    reads before it writes. Nobody else can commit meanwhile, so worker processes may
+    read that state beside it, as in a dry run (the probe still checks, a refused probe
+    means reading alone); `release()` stops them before the first write."""
+    snapshot = DatabaseSnapshot(conn)
+    snapshot.state_probe = state_probe(engine)
+    for entity in ALL_ENTITIES:  # the first read, and the totals that decide on workers
+        snapshot.count(entity)
+    try:
+        yield snapshot
+    finally:
+        snapshot.release()
+
+
 @contextmanager
 def open_snapshot(
     engine: Engine, chunk_rows: int = DEFAULT_CHUNK_ROWS
@@ -254,14 +287,9 @@ def open_snapshot(
         engine: the BGW database.
         chunk_rows: rows per Arrow batch.
     """
-    probe = None
-    if engine.dialect.name == "sqlite":
-        from bgw_pipeline.core import sqlite_workers
-
-        path = sqlite_workers.database_file(engine.url.database)
-        # Taken before the snapshot's first read: worker processes started later must
-        # find it unchanged to read alongside (sqlite_workers.py).
-        probe = sqlite_workers.StateProbe(path) if path is not None else None
+    # Taken before the snapshot's first read: worker processes started later must find
+    # it unchanged to read alongside (sqlite_workers.py).
+    probe = state_probe(engine)
     with connect(engine) as conn:
         if engine.dialect.name == "postgresql":
             conn = conn.execution_options(isolation_level="REPEATABLE READ")
