@@ -84,54 +84,6 @@ def _tokens(name: str) -> tuple[ApiToken, ...]:
     return tuple(tokens)
 
 
-@dataclass(frozen=True)
-class Settings:
-    """bgw_pipeline's configuration, read from the environment."""
-
-    database_url: str
-    export_path: Path
-    import_inbox: Path
-    max_import_mb: int
-    s3_enabled: bool = False
-    s3_bucket: str = ""
-    s3_endpoint: str = ""
-    s3_access_key: str = ""
-    s3_secret_key: str = ""
-    s3_region: str = "us-east-1"
-    api_exports_per_hour: int = 10
-    api_tokens: tuple[ApiToken, ...] = ()
-    api_host: str = "127.0.0.1"
-    api_port: int = 8000
-    api_allow_unauthenticated: bool = False
-
-    @classmethod
-    def from_env(cls) -> Settings:
-        load_env_file()
-        return cls(
-            database_url=os.environ.get("BGW_DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL,
-            export_path=Path(os.environ.get("EXPORT_PATH", "").strip() or DEFAULT_EXPORT_PATH),
-            import_inbox=Path(os.environ.get("IMPORT_INBOX", "").strip() or DEFAULT_IMPORT_INBOX),
-            max_import_mb=_int("MAX_IMPORT_MB", DEFAULT_MAX_IMPORT_MB, minimum=1),
-            s3_enabled=_bool("S3_ENABLED", False),
-            s3_bucket=os.environ.get("S3_BUCKET", "").strip(),
-            s3_endpoint=os.environ.get("S3_ENDPOINT", "").strip(),
-            s3_access_key=os.environ.get("S3_ACCESS_KEY", "").strip(),
-            s3_secret_key=os.environ.get("S3_SECRET_KEY", "").strip(),
-            s3_region=os.environ.get("S3_REGION", "").strip() or "us-east-1",
-            api_exports_per_hour=_int("API_EXPORTS_PER_HOUR", 10, minimum=1),
-            api_tokens=_tokens("BGW_API_TOKENS"),
-            api_host=os.environ.get("API_HOST", "").strip() or "127.0.0.1",
-            api_port=_int("API_PORT", 8000, minimum=1),
-            api_allow_unauthenticated=_bool("BGW_API_ALLOW_UNAUTHENTICATED", False),
-        )
-
-    def __repr__(self) -> str:  # never print the S3 secret key
-        return f"Settings(database_url=<hidden>, export_path={self.export_path!s})"
-
-
-__all__ = ["ApiToken", "OperationsSettings", "Settings", "load_env_file"]
-
-
 DEFAULT_CRON = "0 7 * * *"
 
 
@@ -167,3 +119,55 @@ class OperationsSettings:
             shrink_alert_pct=_int("SHRINK_ALERT_PCT", 50),
             backup_max_age_hours=_int("BACKUP_MAX_AGE_HOURS", 26, minimum=1),
         )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """bgw_pipeline's configuration, read from the environment."""
+
+    database_url: str
+    export_path: Path
+    import_inbox: str  # a folder, or s3://bucket/prefix/ (a Path would fold the //)
+    max_import_mb: int
+    s3_enabled: bool = False
+    s3_bucket: str = ""
+    s3_endpoint: str = ""
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    s3_region: str = "us-east-1"
+    api_exports_per_hour: int = 10
+    api_tokens: tuple[ApiToken, ...] = ()
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    api_allow_unauthenticated: bool = False
+    # Schedules, retention, retries and guards: read (and checked) with the rest, so an
+    # invalid value stops every door, not only the Dagster code location.
+    operations: OperationsSettings | None = None
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        load_env_file()
+        return cls(
+            database_url=os.environ.get("BGW_DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL,
+            export_path=Path(os.environ.get("EXPORT_PATH", "").strip() or DEFAULT_EXPORT_PATH),
+            import_inbox=os.environ.get("IMPORT_INBOX", "").strip() or DEFAULT_IMPORT_INBOX,
+            max_import_mb=_int("MAX_IMPORT_MB", DEFAULT_MAX_IMPORT_MB, minimum=1),
+            s3_enabled=_bool("S3_ENABLED", False),
+            s3_bucket=os.environ.get("S3_BUCKET", "").strip(),
+            s3_endpoint=os.environ.get("S3_ENDPOINT", "").strip(),
+            s3_access_key=os.environ.get("S3_ACCESS_KEY", "").strip(),
+            s3_secret_key=os.environ.get("S3_SECRET_KEY", "").strip(),
+            s3_region=os.environ.get("S3_REGION", "").strip() or "us-east-1",
+            api_exports_per_hour=_int("API_EXPORTS_PER_HOUR", 10, minimum=1),
+            api_tokens=_tokens("BGW_API_TOKENS"),
+            api_host=os.environ.get("API_HOST", "").strip() or "127.0.0.1",
+            api_port=_int("API_PORT", 8000, minimum=1),
+            api_allow_unauthenticated=_bool("BGW_API_ALLOW_UNAUTHENTICATED", False),
+            operations=OperationsSettings.from_env(),
+        )
+
+    def __repr__(self) -> str:  # never print the S3 secret key
+        return f"Settings(database_url=<hidden>, export_path={self.export_path!s})"
+
+
+__all__ = ["ApiToken", "OperationsSettings", "Settings", "load_env_file"]

@@ -19,51 +19,50 @@ from bgw_pipeline.resources.import_inbox import ImportInbox
 from bgw_pipeline.resources.operations import Operations
 from bgw_pipeline.settings import (
     DEFAULT_DATABASE_URL,
-    DEFAULT_EXPORT_PATH,
-    DEFAULT_IMPORT_INBOX,
     OperationsSettings,
     Settings,
     load_env_file,
 )
 
 
-def _env_or_default(name: str, default: str) -> Any:
-    # EnvVar keeps the value (a password in a URL) out of the UI and the run config;
-    # it is only used when the variable is set, so a fresh checkout runs with defaults.
+def _secret(name: str, default: str) -> Any:
+    # EnvVar keeps a secret (a password in a URL, an S3 key) out of the UI and the run
+    # config; it is only used when the variable is set, so a fresh checkout runs with
+    # defaults. It hands over the raw text: the resources strip it as the settings do.
     return dg.EnvVar(name) if os.environ.get(name, "").strip() else default
 
 
 def build_resources() -> dict[str, Any]:
     """The resources for the environment this process runs in (local files by default).
 
-    Every value is first read and checked by the settings module, as the command line and
-    the API read it: an invalid one (`S3_ENABLED=ture`) stops the code location with the
-    same error instead of being taken for a default.
+    Every value is read and checked by the settings module, as the command line and the
+    API read it: an invalid one (`S3_ENABLED=ture`) stops the code location with the same
+    error instead of being taken for a default, and a valid one means the same at every
+    door (bgw_pipeline_tests/test_one_configuration.py walks .env.example to prove it).
+    Only the secrets go by EnvVar, to stay out of the UI.
     """
     load_env_file()
     settings = Settings.from_env()
     return {
-        DATABASE_RESOURCE: BgwDatabase(
-            url=_env_or_default("BGW_DATABASE_URL", DEFAULT_DATABASE_URL)
-        ),
+        DATABASE_RESOURCE: BgwDatabase(url=_secret("BGW_DATABASE_URL", DEFAULT_DATABASE_URL)),
         STORE_RESOURCE: _archive_store(settings),
         INBOX_RESOURCE: ImportInbox(
-            path=_env_or_default("IMPORT_INBOX", DEFAULT_IMPORT_INBOX),
+            path=settings.import_inbox,
             max_import_mb=settings.max_import_mb,
         ),
-        OPERATIONS_RESOURCE: _operations(OperationsSettings.from_env()),
+        OPERATIONS_RESOURCE: _operations(settings.operations or OperationsSettings.from_env()),
     }
 
 
 def _archive_store(settings: Settings) -> ArchiveStore:
     return ArchiveStore(
-        export_path=_env_or_default("EXPORT_PATH", DEFAULT_EXPORT_PATH),
+        export_path=str(settings.export_path),
         s3_enabled=settings.s3_enabled,
-        s3_bucket=_env_or_default("S3_BUCKET", ""),
-        s3_endpoint=_env_or_default("S3_ENDPOINT", ""),
-        s3_access_key=_env_or_default("S3_ACCESS_KEY", ""),
-        s3_secret_key=_env_or_default("S3_SECRET_KEY", ""),
-        s3_region=_env_or_default("S3_REGION", "us-east-1"),
+        s3_bucket=settings.s3_bucket,
+        s3_endpoint=settings.s3_endpoint,
+        s3_access_key=_secret("S3_ACCESS_KEY", ""),
+        s3_secret_key=_secret("S3_SECRET_KEY", ""),
+        s3_region=settings.s3_region,
     )
 
 

@@ -38,8 +38,12 @@ class ArchiveStore(dg.ConfigurableResource):
         return Path(self.export_path) / "csv"
 
     def s3_settings(self) -> S3Settings:
-        settings = S3Settings.from_values(
-            self.s3_bucket, self.s3_endpoint, self.s3_access_key, self.s3_secret_key, self.s3_region
+        settings = S3Settings.from_values(  # the keys stripped, as the settings read them
+            self.s3_bucket,
+            self.s3_endpoint,
+            self.s3_access_key.strip(),
+            self.s3_secret_key.strip(),
+            self.s3_region,
         )
         return replace(settings, prefix=self.s3_prefix)
 

@@ -17,10 +17,15 @@ class BgwDatabase(dg.ConfigurableResource):
 
     url: str = Field(description="SQLAlchemy URL of the BGW database (BGW_DATABASE_URL).")
 
+    @property
+    def database_url(self) -> str:
+        """The URL as the settings read it (stripped: EnvVar hands over the raw text)."""
+        return self.url.strip()
+
     @contextmanager
     def open_engine(self) -> Iterator[Engine]:
         """An engine for one step; disposed by this resource, which created it."""
-        engine = create_engine(self.url)
+        engine = create_engine(self.database_url)
         try:
             yield engine
         finally:
