@@ -13,6 +13,7 @@ from bgw_pipeline.api import backup_routes, context, csv_routes, export_routes
 from bgw_pipeline.api.auth import TokenAuthMiddleware
 from bgw_pipeline.api.errors import install_error_handlers, json_error
 from bgw_pipeline.api.limits import UploadLimitMiddleware
+from bgw_pipeline.api.request_metrics import RequestMetricsMiddleware
 
 
 def create_app() -> FastAPI:
@@ -27,6 +28,7 @@ def create_app() -> FastAPI:
         UploadLimitMiddleware, max_bytes=context.settings().max_import_mb * 1024 * 1024
     )
     app.add_middleware(TokenAuthMiddleware, tokens=lambda: context.settings().api_tokens)
+    app.add_middleware(RequestMetricsMiddleware)  # the last added is the outermost
     install_error_handlers(app)
 
     @app.exception_handler(RequestValidationError)

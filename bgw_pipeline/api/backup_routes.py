@@ -11,6 +11,7 @@ from sqlalchemy import text
 from bgw_pipeline.api import context
 from bgw_pipeline.api.files import stream_from
 from bgw_pipeline.api.metrics import BgwCollector
+from bgw_pipeline.api.request_metrics import HTTP_REGISTRY
 from bgw_pipeline.core.archive_catalog import list_archives
 from bgw_pipeline.core.storage import check_archive_name
 
@@ -65,7 +66,7 @@ async def download(name: str) -> StreamingResponse:
 def _metrics_text() -> bytes:
     registry = CollectorRegistry()
     registry.register(BgwCollector(context.settings().export_path, context.storage()))
-    return generate_latest(registry)
+    return generate_latest(registry) + generate_latest(HTTP_REGISTRY)
 
 
 @router.get("/metrics", response_class=PlainTextResponse, tags=["metrics"], summary="Prometheus")

@@ -18,7 +18,9 @@ from bgw_pipeline.api.limits import client_ip
 from bgw_pipeline.api.runs import run_backup, run_import
 from bgw_pipeline.core.archive_reader import open_archive
 from bgw_pipeline.core.archive_summary import summarize_archive
+from bgw_pipeline.core.errors import ArchiveError
 from bgw_pipeline.core.importer import ImportFolders
+from bgw_pipeline.core.ledger import record_refused_import
 
 router = APIRouter(prefix="/api/v1/export", tags=["export"])
 ERRORS = {
@@ -87,7 +89,13 @@ async def import_full(
 ) -> Response:
     """Runs import_archive_job on the upload and answers with its report."""
     with temporary_folder() as tmp:
-        path = await run_in_threadpool(_zip_upload, file, Path(tmp))
+        try:
+            path = await run_in_threadpool(_zip_upload, file, Path(tmp))
+        except ArchiveError:  # no run will record it: the ledger does
+            await run_in_threadpool(
+                record_refused_import, context.settings().export_path, "not_zip"
+            )
+            raise
         outcome = await run_in_threadpool(run_import, path, dry_run)
     import_id = outcome.metadata.get("import_id")
     if import_id:

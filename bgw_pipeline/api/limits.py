@@ -7,11 +7,13 @@ import time
 from collections import defaultdict, deque
 from typing import Any
 
+import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bgw_pipeline.api.errors import json_error
 
-UPLOAD_PATHS = ("/api/v1/export/full", "/api/v1/export/summary")
+IMPORT_PATH = "/api/v1/export/full"  # POST: an import
+UPLOAD_PATHS = (IMPORT_PATH, "/api/v1/export/summary")
 MULTIPART_OVERHEAD = 64 * 1024
 
 
@@ -25,6 +27,16 @@ class UploadLimitMiddleware:
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer 413; an import refused so is recorded for the failed-imports metric."""
+        await json_error(413, self._limit_message())(scope, receive, send)
+        if scope["path"] == IMPORT_PATH:
+            from bgw_pipeline.api import context
+            from bgw_pipeline.core.ledger import record_refused_import
+
+            folder = context.settings().export_path
+            await anyio.to_thread.run_sync(record_refused_import, folder, "too_large")
 
     def _limit_message(self) -> str:
         return f"the upload is larger than the {self.max_bytes // (1024 * 1024)} MB limit"
@@ -44,7 +56,7 @@ class UploadLimitMiddleware:
             and declared.isdigit()
             and int(declared) > self.max_bytes + MULTIPART_OVERHEAD
         ):
-            await json_error(413, self._limit_message())(scope, receive, send)
+            await self._refuse(scope, receive, send)
             return
         received = 0
         answered = False
@@ -57,7 +69,7 @@ class UploadLimitMiddleware:
                 if not answered:
                     # Answer now: the body parser would turn any exception into a 400.
                     answered = True
-                    await json_error(413, self._limit_message())(scope, receive, send)
+                    await self._refuse(scope, receive, send)
                 raise UploadTooLarge(self._limit_message())
             return message
 
@@ -69,7 +81,7 @@ class UploadLimitMiddleware:
             await self.app(scope, counting_receive, guarded_send)
         except UploadTooLarge:
             if not answered:
-                await json_error(413, self._limit_message())(scope, receive, send)
+                await self._refuse(scope, receive, send)
 
 
 class RateLimiter:

@@ -52,9 +52,20 @@ class BgwCollector(Collector):
         imports = CounterMetricFamily(
             "import_operations", "Imports by type and outcome.", labels=["type", "status"]
         )
+        # A refused upload (not a ZIP, over the limit) never became a run: a failed import.
+        refused = {s: n for (kind, s), n in ledger.items() if kind == "import"}
         for status, count in _run_counts(IMPORT_JOB).items():
-            imports.add_metric(["full", status], count)
+            extra = sum(refused.values()) if status == "failed" else 0
+            imports.add_metric(["full", status], count + extra)
         yield imports
+        uploads = CounterMetricFamily(
+            "bgw_import_uploads_refused",
+            "Import uploads refused before a run began, by reason (also failed imports).",
+            labels=["reason"],
+        )
+        for reason in ("not_zip", "too_large"):
+            uploads.add_metric([reason], refused.get(f"refused:{reason}", 0))
+        yield uploads
 
         yield CounterMetricFamily(
             "export_data_bytes", "Bytes of archives and CSV files exported.", value=total_bytes

@@ -1,7 +1,8 @@
 """A durable tally of exports (kind, status, bytes), for metrics that survive restarts.
 
 Runs of the Dagster jobs are already durable in the instance; CSV exports served by the
-HTTP API and archive sizes are recorded here, in a small SQLite file next to the archives.
+HTTP API, archive sizes and uploads refused before an import run began are recorded here,
+in a small SQLite file next to the archives.
 """
 
 from __future__ import annotations
@@ -30,6 +31,12 @@ def record_export(folder: Path, kind: str, status: str, size_bytes: int = 0) -> 
             "INSERT INTO exports VALUES (?, ?, ?, ?)", (time.time(), kind, status, size_bytes)
         )
     conn.close()
+
+
+def record_refused_import(folder: Path, reason: str) -> None:
+    """An upload refused before any import run began (not a ZIP, over the size limit):
+    no Dagster run records it, so this does, for the failed-imports metric."""
+    record_export(folder, "import", f"refused:{reason}")
 
 
 def export_totals(folder: Path) -> tuple[dict[tuple[str, str], int], int]:

@@ -42,3 +42,33 @@ def test_metrics_from_dagster_and_http_survive_a_restart(tmp_path: Path) -> None
 
     with live_server(env, tmp_path) as base:  # a restarted API
         assert _value(requests.get(f"{base}/metrics", timeout=60).text, full_ok) == 2
+
+
+def test_refused_uploads_count_as_failed_imports_and_every_request_is_counted(
+    tmp_path: Path,
+) -> None:
+    db_url = demo_database(tmp_path, 0.02)
+    env = server_env(tmp_path, db_url) | {"MAX_IMPORT_MB": "1"}
+    failed = r'import_operations_total\{status="failed",type="full"\}'
+    with live_server(env, tmp_path) as base:
+        before = _value(requests.get(f"{base}/metrics", timeout=60).text, failed)
+        upload = f"{base}/api/v1/export/full"
+        not_zip = requests.post(upload, files={"file": ("a.zip", b"plain text")}, timeout=60)
+        assert not_zip.status_code == 400
+        big = requests.post(upload, files={"file": ("b.zip", b"0" * (3 << 20))}, timeout=60)
+        assert big.status_code == 413
+        assert requests.get(f"{base}/no/such/page", timeout=60).status_code == 404
+        text = requests.get(f"{base}/metrics", timeout=60).text
+    assert _value(text, failed) == before + 2
+    refused = "bgw_import_uploads_refused_total"
+    assert _value(text, rf'{refused}\{{reason="not_zip"\}}') == 1
+    assert _value(text, rf'{refused}\{{reason="too_large"\}}') == 1
+    requests_total = "bgw_http_requests_total"
+    post = r'method="POST",route="/api/v1/export/full"'
+    assert _value(text, rf'{requests_total}\{{{post},status="400"\}}') == 1
+    assert _value(text, rf'{requests_total}\{{{post},status="413"\}}') == 1
+    assert _value(text, rf'{requests_total}\{{method="GET",route="unmatched",status="404"\}}') == 1
+    assert _value(text, rf'{requests_total}\{{method="GET",route="/metrics",status="200"\}}') >= 1
+    assert "/no/such/page" not in text, "raw paths never become labels"
+    count = r'bgw_http_request_duration_seconds_count\{method="POST",route="/api/v1/export/full"\}'
+    assert _value(text, count) == 2
