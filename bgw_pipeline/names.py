@@ -56,3 +56,9 @@ DATABASE_RESOURCE = "database"
 STORE_RESOURCE = "archive_store"
 INBOX_RESOURCE = "import_inbox"
 OPERATIONS_RESOURCE = "operations"
+
+# Run tags
+# A caller waits for this run (the HTTP API, `bgw backup`): a transient failure then ends
+# the run at once, for the caller to try again later, instead of sleeping through the
+# retry schedule meant for scheduled runs.
+CALLER_WAITS_TAG = "bgw/caller_waits"

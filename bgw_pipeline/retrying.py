@@ -7,12 +7,16 @@ import dagster as dg
 import sqlalchemy as sa
 
 from bgw_pipeline.core.errors import BgwError, TransientError
+from bgw_pipeline.names import CALLER_WAITS_TAG
 from bgw_pipeline.resources import Operations
+
+CALLER_RETRY_AFTER = 60  # seconds a waiting caller is told to wait before trying again
 
 
 @contextmanager
 def retry_transient(context: dg.OpExecutionContext, operations: Operations) -> Iterator[None]:
-    """Retry a transient failure with backoff and jitter; fail bad input at once."""
+    """Retry a transient failure with backoff and jitter (a scheduled run; a run someone
+    waits for fails at once, saying it is transient); fail bad input at once."""
     schedule = operations.retry
     try:
         try:
@@ -23,6 +27,12 @@ def retry_transient(context: dg.OpExecutionContext, operations: Operations) -> I
             first_line = str(getattr(exc, "orig", exc)).strip().splitlines()[:1]
             raise TransientError(f"{type(exc).__name__}: {' '.join(first_line)}") from None
     except TransientError as exc:
+        if context.run.tags.get(CALLER_WAITS_TAG) == "true":
+            # Someone waits for this run: tell them now, do not sleep through the retries.
+            raise dg.Failure(
+                description=f"temporarily unavailable: {exc}",
+                metadata={"transient": True, "retry_after_seconds": CALLER_RETRY_AFTER},
+            ) from exc
         tries = context.retry_number + 1
         if tries >= schedule.max_tries:
             raise dg.Failure(description=f"gave up after {tries} tries: {exc}") from exc

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from bgw_pipeline.names import BACKUP_JOB, EXPORT_ARCHIVE
+from bgw_pipeline.names import BACKUP_JOB, CALLER_WAITS_TAG, EXPORT_ARCHIVE
 
 
 def archive_materialization(result: dg.ExecuteInProcessResult) -> dg.AssetMaterialization:
@@ -53,7 +53,14 @@ def run_backup_job(
     run_config = {"ops": {EXPORT_ARCHIVE: {"config": {"include_raw_data": include_raw_data}}}}
     owned = dg.DagsterInstance.get() if instance is None else nullcontext(instance)
     with owned as inst:
-        result = job.execute_in_process(run_config=run_config, instance=inst, raise_on_error=False)
+        # The caller waits at the terminal: a transient failure ends the run with its
+        # reason instead of sleeping through the schedule's retries (minutes to hours).
+        result = job.execute_in_process(
+            run_config=run_config,
+            instance=inst,
+            raise_on_error=False,
+            tags={"bgw/trigger": "cli", CALLER_WAITS_TAG: "true"},
+        )
     if not result.success:
         print(f"backup_job failed (run {result.run_id}); the run is in the Dagster UI.")
         for reason in failure_reasons(result):

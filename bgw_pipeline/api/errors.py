@@ -44,4 +44,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(TransientError)
     async def transient_error(_request: Request, exc: TransientError) -> JSONResponse:
-        return json_error(503, f"temporarily unavailable: {exc}", {"Retry-After": "60"})
+        detail = (
+            str(exc) if str(exc).startswith("temporarily") else f"temporarily unavailable: {exc}"
+        )
+        return json_error(503, detail, {"Retry-After": str(getattr(exc, "retry_after", 60))})

@@ -16,7 +16,8 @@ from typing import Any
 
 import dagster as dg
 
-from bgw_pipeline.names import BACKUP_JOB, EXPORT_ARCHIVE, IMPORT_JOB
+from bgw_pipeline.core.errors import TransientError
+from bgw_pipeline.names import BACKUP_JOB, CALLER_WAITS_TAG, EXPORT_ARCHIVE, IMPORT_JOB
 from bgw_pipeline.run_backup import archive_materialization
 
 
@@ -58,7 +59,31 @@ def _instance() -> Iterator[dg.DagsterInstance]:
         yield shared_instance()
 
 
+TRANSIENT = {"TransientError", "DatabaseUnavailableError"}
+HTTP_TAGS = {"bgw/trigger": "http", CALLER_WAITS_TAG: "true"}
+
+
+def _raise_if_transient(result: dg.ExecuteInProcessResult, step: str) -> None:
+    """A run that failed for a transient reason answers 503 with Retry-After (errors.py):
+    the caller tries again later; nothing sleeps inside the request."""
+    data = result.failure_data_for_node(step)
+    if data is None:
+        return
+    user = data.user_failure_data
+    metadata = {k: v.value for k, v in (user.metadata if user else {}).items()}
+    error = data.error
+    names = set()
+    while error is not None:
+        names.add(error.cls_name)
+        error = error.cause
+    if metadata.get("transient") or names & TRANSIENT:
+        description = (user.description if user else None) or (data.error.message or "")
+        retry_after = int(metadata.get("retry_after_seconds", 60))
+        raise TransientError(str(description).strip(), retry_after=retry_after)
+
+
 def _failure(result: dg.ExecuteInProcessResult, step: str) -> tuple[str, dict[str, Any]]:
+    _raise_if_transient(result, step)
     data = result.failure_data_for_node(step)
     if data is None:
         return "the run failed", {}
@@ -75,12 +100,11 @@ def run_backup(include_raw_data: bool) -> RunOutcome:
     config = {"ops": {EXPORT_ARCHIVE: {"config": {"include_raw_data": include_raw_data}}}}
     with _instance() as instance:
         result = job.execute_in_process(
-            run_config=config, instance=instance, raise_on_error=False, tags={"bgw/trigger": "http"}
+            run_config=config, instance=instance, raise_on_error=False, tags=HTTP_TAGS
         )
     if not result.success:
-        return RunOutcome(
-            result.run_id, False, {}, "backup_job failed; see the run in the Dagster UI"
-        )
+        message, _metadata = _failure(result, EXPORT_ARCHIVE)
+        return RunOutcome(result.run_id, False, {}, f"backup_job failed: {message}")
     materialization = archive_materialization(result)
     metadata = {k: v.value for k, v in materialization.metadata.items()}
     return RunOutcome(result.run_id, True, metadata)
@@ -92,7 +116,7 @@ def run_import(archive: Path, dry_run: bool) -> RunOutcome:
     config = {"ops": {"import_archive": {"config": {"archive": str(archive), "dry_run": dry_run}}}}
     with _instance() as instance:
         result = job.execute_in_process(
-            run_config=config, instance=instance, raise_on_error=False, tags={"bgw/trigger": "http"}
+            run_config=config, instance=instance, raise_on_error=False, tags=HTTP_TAGS
         )
     if result.success:
         return RunOutcome(

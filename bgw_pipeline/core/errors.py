@@ -40,7 +40,14 @@ class ExportError(BgwError):
 
 
 class TransientError(Exception):
-    """A failure that may succeed when tried again (network, locks, timeouts)."""
+    """A failure that may succeed when tried again (network, locks, timeouts).
+
+    `retry_after` is the seconds a waiting caller is told to wait (HTTP Retry-After).
+    """
+
+    def __init__(self, message: str = "", retry_after: int = 60) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class InvalidRequestError(BgwError):
