@@ -5,7 +5,7 @@ leading `'` on text a spreadsheet would run as a formula, numbers bare, `true`/`
 timestamps as RFC 3339 UTC text, `null` for a missing value. Formatting a table snapshot
 that way costs a Python call per cell (seconds for a million rows), so `render_lines`
 produces the same bytes with Arrow's C++ compute kernels, one pass per column and
-operation, releasing the GIL while it works (snapshot_tee.py encodes in a worker thread).
+operation, releasing the GIL while it works (snapshot_formats.py encodes on a thread of its own).
 Types it has no kernel path for go through `format_cell`, so the output never differs.
 """
 

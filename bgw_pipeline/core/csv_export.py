@@ -53,7 +53,7 @@ def _header(names: Sequence[str]) -> bytes:
 
 
 def csv_header(names: Sequence[str]) -> bytes:
-    """The BOM and header line of a CSV file with these columns (snapshot_tee.py writes
+    """The BOM and header line of a CSV file with these columns (snapshot_formats.py writes
     a file a batch at a time)."""
     return _header(names)
 
