@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from bgw_pipeline.core.errors import (
     ArchiveError,
     ArchiveTooLargeError,
+    BackupRunningError,
     BgwError,
     ConfigError,
     InvalidRequestError,
@@ -22,6 +23,7 @@ STATUS = {
     InvalidRequestError: 422,
     NotFoundError: 404,
     StalePlanError: 409,
+    BackupRunningError: 409,
     ConfigError: 500,
 }
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import dagster as dg
 
-from bgw_pipeline.core.errors import TransientError
+from bgw_pipeline.core.errors import BackupRunningError, TransientError
 from bgw_pipeline.names import BACKUP_JOB, CALLER_WAITS_TAG, EXPORT_ARCHIVE, IMPORT_JOB
 from bgw_pipeline.run_backup import archive_materialization
 
@@ -65,7 +65,8 @@ HTTP_TAGS = {"bgw/trigger": "http", CALLER_WAITS_TAG: "true"}
 
 def _raise_if_transient(result: dg.ExecuteInProcessResult, step: str) -> None:
     """A run that failed for a transient reason answers 503 with Retry-After (errors.py):
-    the caller tries again later; nothing sleeps inside the request."""
+    the caller tries again later; nothing sleeps inside the request. One refused because
+    another backup runs answers 409."""
     data = result.failure_data_for_node(step)
     if data is None:
         return
@@ -76,10 +77,12 @@ def _raise_if_transient(result: dg.ExecuteInProcessResult, step: str) -> None:
     while error is not None:
         names.add(error.cls_name)
         error = error.cause
+    description = str((user.description if user else None) or (data.error.message or ""))
     if metadata.get("transient") or names & TRANSIENT:
-        description = (user.description if user else None) or (data.error.message or "")
         retry_after = int(metadata.get("retry_after_seconds", 60))
-        raise TransientError(str(description).strip(), retry_after=retry_after)
+        raise TransientError(description.strip(), retry_after=retry_after)
+    if "BackupRunningError" in names:  # 409: one backup at a time (core/backup_lock.py)
+        raise BackupRunningError(description.strip())
 
 
 def _failure(result: dg.ExecuteInProcessResult, step: str) -> tuple[str, dict[str, Any]]:

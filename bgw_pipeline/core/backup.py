@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bgw_pipeline.core.archive_writer import ProgressCallback
+from bgw_pipeline.core.backup_lock import one_backup_at_a_time
 from bgw_pipeline.core.entities import ALL_ENTITIES
 from bgw_pipeline.core.export import ExportResult, open_export_source, write_archive_file
 from bgw_pipeline.core.snapshot_formats import SnapshotFormats
@@ -66,16 +67,29 @@ def backup_database(
 ) -> BackupResult:
     """Archive one consistent snapshot of the database and write its snapshot files.
 
-    Every table gets JSON, CSV and Parquet snapshot files (raw data too, even when the
-    archive leaves it out); all of them, the games CSV and the archive show one state.
-    The database is read once, into the archive and the JSON snapshots; its transaction
-    ends there. Then `alongside(export, formats)` runs (the archive's checks: storing it,
-    verifying and restoring it): its restore drill parses every archive member anyway
-    and hands the tables to `formats` for the Parquet and CSV files, so the rows are
-    parsed once for both. Whatever it did not write (raw data outside the archive, all
-    of it without a drill) is written from the JSON snapshots. Its value is
-    `BackupResult.alongside`.
+    One backup at a time per archive folder (backup_lock.py): another raises
+    BackupRunningError. Every table gets JSON, CSV and Parquet snapshot files (raw data
+    too, even when the archive leaves it out); all of them, the games CSV and the
+    archive show one state. The database is read once, into the archive and the JSON
+    snapshots; its transaction ends there. Then `alongside(export, formats)` runs (the
+    archive's checks: storing it, verifying and restoring it): its restore drill parses
+    every archive member anyway and hands the tables to `formats` for the Parquet and
+    CSV files, so the rows are parsed once for both. Whatever it did not write (raw data
+    outside the archive, all of it without a drill) is written from the JSON snapshots.
+    Its value is `BackupResult.alongside`.
     """
+    with one_backup_at_a_time(folders.archive_dir):
+        return _backup(engine, folders, include_raw_data, created_at, progress, alongside)
+
+
+def _backup(
+    engine: Engine,
+    folders: BackupFolders,
+    include_raw_data: bool,
+    created_at: datetime | None,
+    progress: ProgressCallback | None,
+    alongside: Callable[[ExportResult, SnapshotFormats], object] | None,
+) -> BackupResult:
     snapshot_id = uuid.uuid4().hex
     with open_export_source(engine) as source:
         tee = SnapshotTee(source, folders.snapshots_dir, also_read=ALL_ENTITIES)

@@ -62,5 +62,9 @@ class DatabaseUnavailableError(TransientError):
     """The database could not be reached (down, network, too many connections)."""
 
 
+class BackupRunningError(BgwError):
+    """Another backup of the same archives is running (HTTP 409)."""
+
+
 class StalePlanError(BgwError):
     """The database changed since the dry run that an apply relies on."""

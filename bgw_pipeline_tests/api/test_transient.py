@@ -35,3 +35,22 @@ def test_bgw_backup_with_the_database_down_says_why_at_once(tmp_path: Path) -> N
     assert "backup_job failed" in done.stdout
     assert "cannot reach the database" in done.stdout, done.stdout
     assert "retrying in" not in done.stdout + done.stderr, "no retry slept at the terminal"
+
+
+def test_an_export_while_another_backup_runs_answers_409(tmp_path: Path) -> None:
+    from bgw_pipeline_tests.api.live_server import demo_database
+    from bgw_pipeline_tests.core.test_backup_lock import HOLD
+
+    env = server_env(tmp_path, demo_database(tmp_path, 0.02))
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, env["EXPORT_PATH"]], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with live_server(env, tmp_path) as base:
+            answer = requests.get(f"{base}/api/v1/export/full", timeout=120)
+            assert answer.status_code == 409, answer.text
+            assert "another backup is running" in answer.json()["detail"]
+    finally:
+        holder.kill()
+        holder.wait()
