@@ -14,6 +14,7 @@ from bgw_pipeline.api.auth import TokenAuthMiddleware
 from bgw_pipeline.api.errors import install_error_handlers, json_error
 from bgw_pipeline.api.limits import UploadLimitMiddleware
 from bgw_pipeline.api.request_metrics import RequestMetricsMiddleware
+from bgw_pipeline.core.ledger import record_refused_import
 
 
 def create_app() -> FastAPI:
@@ -25,7 +26,11 @@ def create_app() -> FastAPI:
         "(the BGW Export/Import API document).",
     )
     app.add_middleware(
-        UploadLimitMiddleware, max_bytes=context.settings().max_import_mb * 1024 * 1024
+        UploadLimitMiddleware,
+        max_bytes=context.settings().max_import_mb * 1024 * 1024,
+        on_refused_import=lambda reason: record_refused_import(
+            context.settings().export_path, reason
+        ),
     )
     app.add_middleware(TokenAuthMiddleware, tokens=lambda: context.settings().api_tokens)
     app.add_middleware(RequestMetricsMiddleware)  # the last added is the outermost

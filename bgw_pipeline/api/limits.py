@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -24,19 +25,21 @@ class UploadTooLarge(Exception):
 class UploadLimitMiddleware:
     """Refuse uploads over the limit: by Content-Length at once, else while streaming."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        on_refused_import: Callable[[str], None] | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.on_refused_import = on_refused_import  # called with the reason, off the loop
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer 413; an import refused so is recorded for the failed-imports metric."""
         await json_error(413, self._limit_message())(scope, receive, send)
-        if scope["path"] == IMPORT_PATH:
-            from bgw_pipeline.api import context
-            from bgw_pipeline.core.ledger import record_refused_import
-
-            folder = context.settings().export_path
-            await anyio.to_thread.run_sync(record_refused_import, folder, "too_large")
+        if scope["path"] == IMPORT_PATH and self.on_refused_import is not None:
+            await anyio.to_thread.run_sync(self.on_refused_import, "too_large")
 
     def _limit_message(self) -> str:
         return f"the upload is larger than the {self.max_bytes // (1024 * 1024)} MB limit"

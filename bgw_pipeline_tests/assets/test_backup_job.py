@@ -102,3 +102,52 @@ def test_archive_check_fails_on_a_tampered_archive(
     ]
     assert not evaluation.passed
     assert "games.json" in (evaluation.description or "")
+
+
+def test_table_checks_selected_alone_check_the_last_snapshot_files(
+    engine: sa.Engine, db_url: str, tmp_path: Path
+) -> None:
+    small_database(engine)
+    defs = local_definitions(db_url, tmp_path)
+    checks_only = dg.define_asset_job(
+        "table_checks", selection=dg.AssetSelection.checks_for_assets("games", "price_history")
+    )
+    defs = dg.Definitions.merge(defs, dg.Definitions(jobs=[checks_only]))
+    instance = dg.DagsterInstance.ephemeral()
+
+    before = defs.resolve_job_def("table_checks").execute_in_process(
+        instance=instance, raise_on_error=False
+    )  # no backup yet: no snapshot files to check
+    missing = before.get_asset_check_evaluations()
+    assert missing and not any(e.passed for e in missing)
+    assert all("no snapshot file" in (e.description or "") for e in missing)
+    assert not before.get_asset_materialization_events(), "checks alone write nothing"
+
+    assert defs.resolve_job_def(names.BACKUP_JOB).execute_in_process(instance=instance).success
+    after = defs.resolve_job_def("table_checks").execute_in_process(instance=instance)
+    found = after.get_asset_check_evaluations()
+    assert {(e.asset_key.to_user_string(), e.check_name) for e in found} == {
+        ("games", names.UNIQUE_IDS_CHECK),
+        ("price_history", names.UNIQUE_IDS_CHECK),
+        ("price_history", names.REFERENCES_CHECK),
+    }
+    assert all(e.passed for e in found)
+    assert not after.get_asset_materialization_events()
+
+
+def test_a_partial_selection_records_only_the_selected_assets(
+    engine: sa.Engine, db_url: str, tmp_path: Path
+) -> None:
+    small_database(engine)
+    defs = local_definitions(db_url, tmp_path)
+    games_only = dg.define_asset_job("games_only", selection=dg.AssetSelection.assets("games"))
+    defs = dg.Definitions.merge(defs, dg.Definitions(jobs=[games_only]))
+    result = defs.resolve_job_def("games_only").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral()
+    )
+    assert result.success
+    keys = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert keys == {"games"}
+    assert not any(
+        e.check_name == names.RESTORE_CHECK for e in result.get_asset_check_evaluations()
+    ), "the drill runs only when its check is selected"
