@@ -64,7 +64,7 @@ reliability: $(TEST_STAMP)
 	rm -rf .reliability
 	BGW_RELIABILITY=full BGW_RELIABILITY_DIR=$(CURDIR)/.reliability \
 	  $(BIN)/pytest -n 2 --dist loadgroup bgw_pipeline_tests/reliability \
-	  bgw_pipeline_tests/core/test_archive_writer.py::test_a_concurrent_writer_does_not_leak_into_the_archive
+	  bgw_pipeline_tests/core/archive/test_writer.py::test_a_concurrent_writer_does_not_leak_into_the_archive
 	$(BIN)/python -m bgw_pipeline_tests.reliability.report .reliability docs/RELIABILITY.md
 
 lint: $(TEST_STAMP)

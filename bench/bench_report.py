@@ -186,7 +186,7 @@ def dagster_lines(rows: list[Row]) -> list[str]:
 
 
 def library_lines(rows: list[Row], load: float) -> list[str]:
-    from bgw_pipeline.core.postgres_rows import ARROW_MIN_ROWS
+    from bgw_pipeline.core.database.postgres.rows import ARROW_MIN_ROWS
 
     lines = [
         f"- `{LIBRARIES}` takes {load:.2f} s of a whole process here (bench/run_bench.py "

@@ -21,9 +21,9 @@ import time
 import dagster as dg
 
 from bgw_pipeline.definitions import defs
-from bgw_pipeline.names import IMPORT_JOB
-from bgw_pipeline.resources import build_resources
-from bgw_pipeline.sensors import import_inbox_sensor
+from bgw_pipeline.defs.names import IMPORT_JOB
+from bgw_pipeline.defs.resources import build_resources
+from bgw_pipeline.defs.sensors import import_inbox_sensor
 
 
 def main() -> int:

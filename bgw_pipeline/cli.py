@@ -10,18 +10,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bgw_pipeline.core.errors import BgwError, TransientError
+from bgw_pipeline.core.model.errors import BgwError, TransientError
 from bgw_pipeline.settings import Settings
 
 if TYPE_CHECKING:
-    from bgw_pipeline.core.archive_reader import ArchiveLimits
-    from bgw_pipeline.core.importer import ImportFolders
-    from bgw_pipeline.core.s3_storage import S3Settings
+    from bgw_pipeline.core.archive.reader import ArchiveLimits
+    from bgw_pipeline.core.importing.importer import ImportFolders
+    from bgw_pipeline.core.storage.s3_storage import S3Settings
 
 
 def _cmd_demo_db(args: argparse.Namespace, settings: Settings) -> int:
-    from bgw_pipeline.core.database import create_engine, redact_url
-    from bgw_pipeline.core.demo_data import fill_demo_database
+    from bgw_pipeline.core.database.engines import create_engine, redact_url
+    from bgw_pipeline.core.demo.data import fill_demo_database
 
     url = args.url or settings.database_url
     engine = create_engine(url)
@@ -39,20 +39,20 @@ def _cmd_demo_db(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    from bgw_pipeline.core.postgres_connect import is_postgres_url
+    from bgw_pipeline.core.database.postgres.connect import is_postgres_url
 
     url = args.url or settings.database_url
     out = Path(args.out or settings.export_path)
     if is_postgres_url(url):
         # The server encodes the rows: psycopg alone, neither SQLAlchemy nor pyarrow loaded.
-        from bgw_pipeline.core.export import export_postgres
+        from bgw_pipeline.core.export.archive_export import export_postgres
 
         result = export_postgres(url, out, args.include_raw_data)
     else:
-        from bgw_pipeline.core.database import create_engine
-        from bgw_pipeline.core.export import export_database
+        from bgw_pipeline.core.database.engines import create_engine
+        from bgw_pipeline.core.export.archive_export import export_database
 
-        # SQLite renders the rows (sqlite_rows.py): pyarrow is loaded only for rows it
+        # SQLite renders the rows (database/sqlite/rows.py): pyarrow is loaded only for rows it
         # cannot render, which the reference encoder reads through Arrow.
         engine = create_engine(url)
         try:
@@ -61,7 +61,9 @@ def _cmd_export(args: argparse.Namespace, settings: Settings) -> int:
             engine.dispose()
     location = str(result.path)
     if settings.s3_enabled and not args.out:
-        from bgw_pipeline.core.s3_storage import S3Storage  # boto3 loads slowly: only when used
+        from bgw_pipeline.core.storage.s3_storage import (
+            S3Storage,  # boto3 loads slowly: only when used
+        )
 
         location = S3Storage(_s3(settings)).store(result.path)
     print(f"archive: {location}")
@@ -77,27 +79,27 @@ def _cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _import_folders(settings: Settings) -> ImportFolders:
-    from bgw_pipeline.core.importer import ImportFolders
+    from bgw_pipeline.core.importing.importer import ImportFolders
 
     return ImportFolders(settings.export_path)
 
 
 def _limits(settings: Settings) -> ArchiveLimits:
-    from bgw_pipeline.core.archive_reader import ArchiveLimits
+    from bgw_pipeline.core.archive.reader import ArchiveLimits
 
     return ArchiveLimits(max_archive_bytes=settings.max_import_mb * 1024 * 1024)
 
 
 def _arrow_without_pandas() -> None:
-    from bgw_pipeline.core.arrow_tables import arrow_without_pandas  # loads pyarrow
+    from bgw_pipeline.core.model.arrow_tables import arrow_without_pandas  # loads pyarrow
 
     arrow_without_pandas()
 
 
 def _cmd_import(args: argparse.Namespace, settings: Settings) -> int:
-    from bgw_pipeline.core.archive_source import archive_source
-    from bgw_pipeline.core.importer import ImportOptions, import_postgres
-    from bgw_pipeline.core.postgres_connect import is_postgres_url
+    from bgw_pipeline.core.database.postgres.connect import is_postgres_url
+    from bgw_pipeline.core.importing.importer import ImportOptions, import_postgres
+    from bgw_pipeline.core.storage.source import archive_source
 
     options = ImportOptions(
         dry_run=not args.apply,
@@ -109,13 +111,13 @@ def _cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     with archive_source(args.file, s3) as local:
         if is_postgres_url(url):
             # psycopg alone: SQLAlchemy is never loaded, and the database is read while
-            # DuckDB and Arrow load (importer.py).
+            # DuckDB and Arrow load (importing/importer.py).
             report = import_postgres(
                 url, local, _import_folders(settings), options, _arrow_without_pandas
             )
         else:
-            from bgw_pipeline.core.database import create_engine
-            from bgw_pipeline.core.importer import run_import
+            from bgw_pipeline.core.database.engines import create_engine
+            from bgw_pipeline.core.importing.importer import run_import
 
             _arrow_without_pandas()
             engine = create_engine(url)
@@ -131,7 +133,7 @@ def _cmd_import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _s3(settings: Settings) -> S3Settings:
-    from bgw_pipeline.core.s3_storage import S3Settings
+    from bgw_pipeline.core.storage.s3_storage import S3Settings
 
     return S3Settings.from_values(
         settings.s3_bucket, settings.s3_endpoint, settings.s3_access_key,
@@ -140,8 +142,8 @@ def _s3(settings: Settings) -> S3Settings:
 
 
 def _cmd_import_undo(args: argparse.Namespace, settings: Settings) -> int:
-    from bgw_pipeline.core.database import create_engine
-    from bgw_pipeline.core.undo import undo_import
+    from bgw_pipeline.core.database.engines import create_engine
+    from bgw_pipeline.core.importing.undo import undo_import
 
     engine = create_engine(args.url or settings.database_url)
     try:
@@ -153,8 +155,8 @@ def _cmd_import_undo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_inspect(args: argparse.Namespace, settings: Settings) -> int:
-    from bgw_pipeline.core.archive_reader import open_archive
-    from bgw_pipeline.core.archive_summary import summarize_archive
+    from bgw_pipeline.core.archive.reader import open_archive
+    from bgw_pipeline.core.archive.summary import summarize_archive
 
     path = Path(args.file)
     with open_archive(path, _limits(settings)) as reader:

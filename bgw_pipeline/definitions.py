@@ -7,9 +7,9 @@ from typing import Any
 
 import dagster as dg
 
-from bgw_pipeline.assets.archive import backup_assets
-from bgw_pipeline.checks import ASSET_CHECKS
-from bgw_pipeline.jobs import (
+from bgw_pipeline.defs.assets import backup_assets
+from bgw_pipeline.defs.checks import ASSET_CHECKS
+from bgw_pipeline.defs.jobs import (
     backup_freshness_job,
     backup_job,
     import_archive_job,
@@ -18,9 +18,9 @@ from bgw_pipeline.jobs import (
     retention_job,
     undo_import_job,
 )
-from bgw_pipeline.resources import build_resources
-from bgw_pipeline.schedules import build_schedules
-from bgw_pipeline.sensors import import_inbox_sensor
+from bgw_pipeline.defs.resources import build_resources
+from bgw_pipeline.defs.schedules import build_schedules
+from bgw_pipeline.defs.sensors import import_inbox_sensor
 
 
 def build_definitions(resources: Mapping[str, Any] | None = None) -> dg.Definitions:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from bgw_pipeline.names import BACKUP_JOB, CALLER_WAITS_TAG, EXPORT_ARCHIVE
+from bgw_pipeline.defs.names import BACKUP_JOB, CALLER_WAITS_TAG, EXPORT_ARCHIVE
 
 
 def archive_materialization(result: dg.ExecuteInProcessResult) -> dg.AssetMaterialization:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 
-from bgw_pipeline.core.errors import ConfigError
+from bgw_pipeline.core.model.errors import ConfigError
 
 DEFAULT_DATABASE_URL = "sqlite:///data/bgw.db"
 DEFAULT_EXPORT_PATH = "./exports"

@@ -115,8 +115,8 @@ def seed_archive(path: Path, **kwargs: Any) -> Path:
 
 def write_with_digests(out: Path, metadata: dict[str, Any], members: dict[str, bytes]) -> Path:
     """An archive of these members whose metadata's `files` and checksum are made right
-    (the export's own checksum: core/archive_format.py)."""
-    from bgw_pipeline.core.archive_format import archive_checksum
+    (the export's own checksum: core/archive/format.py)."""
+    from bgw_pipeline.core.archive.format import archive_checksum
 
     digests = {n: hashlib.sha256(d).hexdigest() for n, d in members.items()}
     metadata["files"] = {n: {"sha256": digests[n], "bytes": len(d)} for n, d in members.items()}

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bgw_pipeline.core.database import create_engine
-from bgw_pipeline.core.schema import ensure_schema
+from bgw_pipeline.core.database.engines import create_engine
+from bgw_pipeline.core.database.schema import ensure_schema
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "BGW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bgw_pipeline import names
 from bgw_pipeline.definitions import build_definitions
-from bgw_pipeline.resources import ArchiveStore, BgwDatabase, ImportInbox, Operations
+from bgw_pipeline.defs import names
+from bgw_pipeline.defs.resources import ArchiveStore, BgwDatabase, ImportInbox, Operations
 from bgw_pipeline.run_backup import archive_materialization
 
 

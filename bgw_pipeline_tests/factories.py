@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bgw_pipeline.core.schema import TABLES
+from bgw_pipeline.core.database.schema import TABLES
 from bgw_pipeline_tests.archive_builder import SEED_GAME
 
 BASE_TIME = datetime(2024, 1, 15, 12, 30, tzinfo=UTC)

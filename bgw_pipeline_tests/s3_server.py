@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 import boto3
 
-from bgw_pipeline.core.s3_storage import S3Settings
+from bgw_pipeline.core.storage.s3_storage import S3Settings
 
 ACCESS_KEY = "test-access-AKIA"
 SECRET_KEY = "test-secret-do-not-log-0123456789"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from bgw_pipeline.core.postgres_rows import ARROW_MIN_ROWS
+from bgw_pipeline.core.database.postgres.rows import ARROW_MIN_ROWS
 
 _SPEC = importlib.util.spec_from_file_location(
     "run_bench", Path(__file__).resolve().parents[1] / "bench" / "run_bench.py"

@@ -10,11 +10,11 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from bgw_pipeline import names
-from bgw_pipeline.core.errors import ConfigError
+from bgw_pipeline.core.model.errors import ConfigError
 from bgw_pipeline.definitions import defs
-from bgw_pipeline.names import INBOX_RESOURCE, STORE_RESOURCE
-from bgw_pipeline.resources import build_resources
+from bgw_pipeline.defs import names
+from bgw_pipeline.defs.names import INBOX_RESOURCE, STORE_RESOURCE
+from bgw_pipeline.defs.resources import build_resources
 from bgw_pipeline.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]

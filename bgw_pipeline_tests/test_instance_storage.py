@@ -9,9 +9,9 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from bgw_pipeline import names
-from bgw_pipeline.core.database import create_engine
-from bgw_pipeline.core.demo_data import fill_demo_database
+from bgw_pipeline.core.database.engines import create_engine
+from bgw_pipeline.core.demo.data import fill_demo_database
+from bgw_pipeline.defs import names
 from bgw_pipeline_tests.dagster_resources import local_definitions
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -16,10 +16,10 @@ import pytest
 
 from bgw_pipeline import cli
 from bgw_pipeline.api import context
-from bgw_pipeline.core.errors import ConfigError
-from bgw_pipeline.names import BACKUP_JOB
-from bgw_pipeline.resources import build_resources
-from bgw_pipeline.schedules import build_schedules
+from bgw_pipeline.core.model.errors import ConfigError
+from bgw_pipeline.defs.names import BACKUP_JOB
+from bgw_pipeline.defs.resources import build_resources
+from bgw_pipeline.defs.schedules import build_schedules
 from bgw_pipeline.settings import OperationsSettings, Settings
 
 ENV_EXAMPLE = Path(__file__).resolve().parents[1] / ".env.example"

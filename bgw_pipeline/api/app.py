@@ -14,7 +14,7 @@ from bgw_pipeline.api.auth import TokenAuthMiddleware
 from bgw_pipeline.api.errors import install_error_handlers, json_error
 from bgw_pipeline.api.limits import UploadLimitMiddleware
 from bgw_pipeline.api.request_metrics import RequestMetricsMiddleware
-from bgw_pipeline.core.ledger import record_refused_import
+from bgw_pipeline.core.operations.ledger import record_refused_import
 
 
 def create_app() -> FastAPI:

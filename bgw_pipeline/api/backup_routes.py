@@ -12,8 +12,8 @@ from bgw_pipeline.api import context
 from bgw_pipeline.api.files import stream_from
 from bgw_pipeline.api.metrics import BgwCollector
 from bgw_pipeline.api.request_metrics import HTTP_REGISTRY
-from bgw_pipeline.core.archive_catalog import list_archives
-from bgw_pipeline.core.storage import check_archive_name
+from bgw_pipeline.core.storage.archive_storage import check_archive_name
+from bgw_pipeline.core.storage.catalog import list_archives
 
 router = APIRouter(tags=["backups"])
 

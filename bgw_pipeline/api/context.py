@@ -9,10 +9,10 @@ from functools import cache
 from sqlalchemy.engine import Engine
 
 from bgw_pipeline.api.limits import RateLimiter
-from bgw_pipeline.core.archive_reader import ArchiveLimits
-from bgw_pipeline.core.database import create_engine
-from bgw_pipeline.core.s3_storage import S3Settings, S3Storage
-from bgw_pipeline.core.storage import ArchiveStorage, LocalStorage
+from bgw_pipeline.core.archive.reader import ArchiveLimits
+from bgw_pipeline.core.database.engines import create_engine
+from bgw_pipeline.core.storage.archive_storage import ArchiveStorage, LocalStorage
+from bgw_pipeline.core.storage.s3_storage import S3Settings, S3Storage
 from bgw_pipeline.settings import Settings
 
 EXPORT_TIMEOUT_SECONDS = 300

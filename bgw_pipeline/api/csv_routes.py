@@ -9,13 +9,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from bgw_pipeline.api import context
-from bgw_pipeline.core.csv_export import (
+from bgw_pipeline.core.export.csv_files import (
     CSV_MEDIA_TYPE,
     parse_game_ids,
     write_games_csv,
     write_price_history_csv,
 )
-from bgw_pipeline.core.ledger import record_export
+from bgw_pipeline.core.operations.ledger import record_export
 
 router = APIRouter(prefix="/api/v1/export", tags=["csv"])
 ERRORS = {404: {"description": "No such game"}, 422: {"description": "A bad parameter"}}

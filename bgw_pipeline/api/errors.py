@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from bgw_pipeline.core.errors import (
+from bgw_pipeline.core.model.errors import (
     ArchiveError,
     ArchiveTooLargeError,
     BackupRunningError,

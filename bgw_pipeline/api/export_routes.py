@@ -16,11 +16,11 @@ from bgw_pipeline.api.errors import json_error
 from bgw_pipeline.api.files import save_upload, stream_from, temporary_folder
 from bgw_pipeline.api.limits import client_ip
 from bgw_pipeline.api.runs import run_backup, run_import
-from bgw_pipeline.core.archive_reader import open_archive
-from bgw_pipeline.core.archive_summary import summarize_archive
-from bgw_pipeline.core.errors import ArchiveError
-from bgw_pipeline.core.importer import ImportFolders
-from bgw_pipeline.core.ledger import record_refused_import
+from bgw_pipeline.core.archive.reader import open_archive
+from bgw_pipeline.core.archive.summary import summarize_archive
+from bgw_pipeline.core.importing.importer import ImportFolders
+from bgw_pipeline.core.model.errors import ArchiveError
+from bgw_pipeline.core.operations.ledger import record_refused_import
 
 router = APIRouter(prefix="/api/v1/export", tags=["export"])
 ERRORS = {
@@ -68,7 +68,7 @@ async def export_full(request: Request, include_raw_data: bool = False) -> Respo
 def _zip_upload(upload: UploadFile, folder: Path) -> Path:
     path = save_upload(upload, folder)
     if path.stat().st_size == 0:
-        from bgw_pipeline.core.errors import ArchiveError
+        from bgw_pipeline.core.model.errors import ArchiveError
 
         raise ArchiveError(f"{upload.filename or 'the upload'} is empty, not a ZIP archive")
     if not zipfile.is_zipfile(path):
@@ -77,7 +77,7 @@ def _zip_upload(upload: UploadFile, folder: Path) -> Path:
 
 
 def raise_not_zip(name: str | None) -> None:
-    from bgw_pipeline.core.errors import ArchiveError
+    from bgw_pipeline.core.model.errors import ArchiveError
 
     raise ArchiveError(f"{name or 'the upload'} is not a ZIP archive: only ZIP archives import")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fastapi import UploadFile
 
-from bgw_pipeline.core.work_folders import work_folder
+from bgw_pipeline.core.files.work_folders import work_folder
 
 CHUNK = 1 << 20
 
@@ -47,5 +47,5 @@ def save_upload(upload: UploadFile, folder: Path) -> Path:
 
 
 def temporary_folder() -> AbstractContextManager[Path]:
-    """A private folder for an upload, removed afterwards (work_folders.py)."""
+    """A private folder for an upload, removed afterwards (files/work_folders.py)."""
     return work_folder("bgw-upload-")

@@ -15,10 +15,10 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from bgw_pipeline.api.runs import shared_instance
-from bgw_pipeline.core.archive_catalog import list_archives
-from bgw_pipeline.core.ledger import export_totals
-from bgw_pipeline.core.storage import ArchiveStorage
-from bgw_pipeline.names import BACKUP_JOB, IMPORT_JOB
+from bgw_pipeline.core.operations.ledger import export_totals
+from bgw_pipeline.core.storage.archive_storage import ArchiveStorage
+from bgw_pipeline.core.storage.catalog import list_archives
+from bgw_pipeline.defs.names import BACKUP_JOB, IMPORT_JOB
 
 STATUSES = {"success": [dg.DagsterRunStatus.SUCCESS], "failed": [dg.DagsterRunStatus.FAILURE]}
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import dagster as dg
 
-from bgw_pipeline.core.errors import BackupRunningError, TransientError
-from bgw_pipeline.names import BACKUP_JOB, CALLER_WAITS_TAG, EXPORT_ARCHIVE, IMPORT_JOB
+from bgw_pipeline.core.model.errors import BackupRunningError, TransientError
+from bgw_pipeline.defs.names import BACKUP_JOB, CALLER_WAITS_TAG, EXPORT_ARCHIVE, IMPORT_JOB
 from bgw_pipeline.run_backup import archive_materialization
 
 
@@ -81,7 +81,7 @@ def _raise_if_transient(result: dg.ExecuteInProcessResult, step: str) -> None:
     if metadata.get("transient") or names & TRANSIENT:
         retry_after = int(metadata.get("retry_after_seconds", 60))
         raise TransientError(description.strip(), retry_after=retry_after)
-    if "BackupRunningError" in names:  # 409: one backup at a time (core/backup_lock.py)
+    if "BackupRunningError" in names:  # 409: one backup at a time (core/backup/lock.py)
         raise BackupRunningError(description.strip())
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from bgw_pipeline.core.errors import ConfigError
+from bgw_pipeline.core.model.errors import ConfigError
 from bgw_pipeline.settings import Settings
 
 

@@ -16,8 +16,8 @@ from bgw_pipeline_tests.s3_server import free_port
 
 def demo_database(root: Path, scale: float) -> str:
     """A SQLite demo database under `root`; returns its URL."""
-    from bgw_pipeline.core.database import create_engine
-    from bgw_pipeline.core.demo_data import fill_demo_database
+    from bgw_pipeline.core.database.engines import create_engine
+    from bgw_pipeline.core.demo.data import fill_demo_database
 
     url = f"sqlite:///{root / 'bgw.db'}"
     engine = create_engine(url)

@@ -17,10 +17,10 @@ from bgw_pipeline.api.app import create_app
 from bgw_pipeline.api.auth import needed_role
 from bgw_pipeline.api.limits import RateLimiter
 from bgw_pipeline.api.serve import check_bind
-from bgw_pipeline.core.database import create_engine
-from bgw_pipeline.core.errors import ConfigError
-from bgw_pipeline.core.export import export_database
-from bgw_pipeline.core.schema import ensure_schema
+from bgw_pipeline.core.database.engines import create_engine
+from bgw_pipeline.core.database.schema import ensure_schema
+from bgw_pipeline.core.export.archive_export import export_database
+from bgw_pipeline.core.model.errors import ConfigError
 from bgw_pipeline.settings import ApiToken, Settings
 from bgw_pipeline_tests.api.live_server import live_server, server_env
 from bgw_pipeline_tests.factories import small_database

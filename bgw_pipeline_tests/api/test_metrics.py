@@ -8,7 +8,7 @@ from pathlib import Path
 import dagster as dg
 import requests
 
-from bgw_pipeline import names
+from bgw_pipeline.defs import names
 from bgw_pipeline_tests.api.live_server import demo_database, live_server, server_env
 from bgw_pipeline_tests.dagster_resources import local_definitions
 

@@ -39,7 +39,7 @@ def test_bgw_backup_with_the_database_down_says_why_at_once(tmp_path: Path) -> N
 
 def test_an_export_while_another_backup_runs_answers_409(tmp_path: Path) -> None:
     from bgw_pipeline_tests.api.live_server import demo_database
-    from bgw_pipeline_tests.core.test_backup_lock import HOLD
+    from bgw_pipeline_tests.core.backup.test_lock import HOLD
 
     env = server_env(tmp_path, demo_database(tmp_path, 0.02))
     holder = subprocess.Popen(

@@ -14,15 +14,15 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from bgw_pipeline import names
-from bgw_pipeline.core import atomic_files
-from bgw_pipeline.core.archive_reader import verify_archive
-from bgw_pipeline.core.database import create_engine
-from bgw_pipeline.core.demo_data import fill_demo_database
-from bgw_pipeline.core.errors import ExportError, StalePlanError, TransientError
-from bgw_pipeline.core.export import export_database
-from bgw_pipeline.core.importer import ImportFolders, ImportOptions, run_import
-from bgw_pipeline.core.s3_storage import S3Storage
+from bgw_pipeline.core.archive.reader import verify_archive
+from bgw_pipeline.core.database.engines import create_engine
+from bgw_pipeline.core.demo.data import fill_demo_database
+from bgw_pipeline.core.export.archive_export import export_database
+from bgw_pipeline.core.files import atomic_files
+from bgw_pipeline.core.importing.importer import ImportFolders, ImportOptions, run_import
+from bgw_pipeline.core.model.errors import ExportError, StalePlanError, TransientError
+from bgw_pipeline.core.storage.s3_storage import S3Storage
+from bgw_pipeline.defs import names
 from bgw_pipeline_tests.dagster_resources import local_definitions
 from bgw_pipeline_tests.factories import dump_database
 from bgw_pipeline_tests.reliability.tally import record

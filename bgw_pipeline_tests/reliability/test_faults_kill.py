@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from bgw_pipeline.core.archive_reader import verify_archive
-from bgw_pipeline.core.database import create_engine
-from bgw_pipeline.core.demo_data import fill_demo_database
-from bgw_pipeline.core.export import export_database
+from bgw_pipeline.core.archive.reader import verify_archive
+from bgw_pipeline.core.database.engines import create_engine
+from bgw_pipeline.core.demo.data import fill_demo_database
+from bgw_pipeline.core.export.archive_export import export_database
 from bgw_pipeline_tests.factories import dump_database
 from bgw_pipeline_tests.reliability.tally import record
 

@@ -11,11 +11,11 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bgw_pipeline.core.archive_reader import ArchiveLimits, open_archive, verify_archive
-from bgw_pipeline.core.archive_summary import summarize_archive
-from bgw_pipeline.core.entities import ALL_ENTITIES
-from bgw_pipeline.core.errors import BgwError
-from bgw_pipeline.core.row_validation import validate_rows
+from bgw_pipeline.core.archive.reader import ArchiveLimits, open_archive, verify_archive
+from bgw_pipeline.core.archive.row_validation import validate_rows
+from bgw_pipeline.core.archive.summary import summarize_archive
+from bgw_pipeline.core.model.entities import ALL_ENTITIES
+from bgw_pipeline.core.model.errors import BgwError
 from bgw_pipeline_tests.archive_builder import seed_archive
 from bgw_pipeline_tests.reliability.tally import budget, record
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from bgw_pipeline.core.errors import ArchiveError
-from bgw_pipeline.core.importer import ImportFolders, ImportOptions, run_import
+from bgw_pipeline.core.importing.importer import ImportFolders, ImportOptions, run_import
+from bgw_pipeline.core.model.errors import ArchiveError
 from bgw_pipeline_tests.factories import dump_database, small_database
 from bgw_pipeline_tests.reliability.hostile_archives import HostileCase, hostile_cases
 from bgw_pipeline_tests.reliability.tally import record

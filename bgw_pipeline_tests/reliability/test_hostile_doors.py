@@ -14,8 +14,8 @@ import dagster as dg
 import requests
 import sqlalchemy as sa
 
-from bgw_pipeline import names
-from bgw_pipeline.sensors import import_inbox_sensor
+from bgw_pipeline.defs import names
+from bgw_pipeline.defs.sensors import import_inbox_sensor
 from bgw_pipeline_tests.api.live_server import live_server, server_env
 from bgw_pipeline_tests.dagster_resources import local_definitions, local_resources
 from bgw_pipeline_tests.factories import dump_database, small_database
@@ -86,8 +86,8 @@ def test_the_sensor_and_its_job_refuse_every_case(
 
 
 def test_http_refuses_every_case(tmp_path: Path) -> None:
-    from bgw_pipeline.core.database import create_engine
-    from bgw_pipeline.core.schema import ensure_schema
+    from bgw_pipeline.core.database.engines import create_engine
+    from bgw_pipeline.core.database.schema import ensure_schema
 
     url = f"sqlite:///{tmp_path / 'bgw.db'}"
     engine = create_engine(url)

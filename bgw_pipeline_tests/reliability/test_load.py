@@ -15,8 +15,8 @@ import dagster as dg
 import requests
 import sqlalchemy as sa
 
-from bgw_pipeline import names
-from bgw_pipeline.sensors import import_inbox_sensor
+from bgw_pipeline.defs import names
+from bgw_pipeline.defs.sensors import import_inbox_sensor
 from bgw_pipeline_tests.api.live_server import demo_database, live_server, server_env
 from bgw_pipeline_tests.archive_builder import SEED_GAME, build_archive
 from bgw_pipeline_tests.dagster_resources import local_definitions, local_resources

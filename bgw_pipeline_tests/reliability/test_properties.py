@@ -14,11 +14,11 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bgw_pipeline.core.archive_reader import verify_archive
-from bgw_pipeline.core.errors import BgwError
-from bgw_pipeline.core.export import export_database
-from bgw_pipeline.core.importer import ImportFolders, ImportOptions, run_import
-from bgw_pipeline.core.schema import ensure_schema
+from bgw_pipeline.core.archive.reader import verify_archive
+from bgw_pipeline.core.database.schema import ensure_schema
+from bgw_pipeline.core.export.archive_export import export_database
+from bgw_pipeline.core.importing.importer import ImportFolders, ImportOptions, run_import
+from bgw_pipeline.core.model.errors import BgwError
 from bgw_pipeline_tests.factories import (
     clear_database,
     dump_database,
@@ -34,7 +34,7 @@ FIXTURES = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthChe
 @pytest.fixture
 def second_engine(engine: sa.Engine, tmp_path: Path, request: pytest.FixtureRequest) -> sa.Engine:
     """An empty database of the same kind as `engine`."""
-    from bgw_pipeline.core.database import create_engine
+    from bgw_pipeline.core.database.engines import create_engine
 
     if engine.dialect.name == "sqlite":
         other = create_engine(f"sqlite:///{tmp_path / 'second.db'}")
@@ -103,7 +103,7 @@ def _mutate(archive: bytes, kind: str, draw: st.DataObject) -> bytes:
     if kind == "edit member, fix checksums" or kind == "drop key":
         import hashlib
 
-        from bgw_pipeline.core.archive_format import archive_checksum
+        from bgw_pipeline.core.archive.format import archive_checksum
 
         meta = json.loads(members["metadata.json"])
         digests = {

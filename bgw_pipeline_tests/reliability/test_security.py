@@ -15,16 +15,16 @@ from urllib.parse import quote
 import requests
 import sqlalchemy as sa
 
-from bgw_pipeline.core.backup import BackupFolders, backup_database
-from bgw_pipeline.core.csv_export import (
+from bgw_pipeline.core.backup.backup_database import BackupFolders, backup_database
+from bgw_pipeline.core.database.engines import create_engine
+from bgw_pipeline.core.database.schema import ensure_schema
+from bgw_pipeline.core.database.snapshot import open_snapshot
+from bgw_pipeline.core.export.csv_files import (
     FORMULA_STARTS,
     write_games_csv_batches,
     write_price_history_csv_file,
 )
-from bgw_pipeline.core.database import create_engine
-from bgw_pipeline.core.entities import GAMES, PRICE_HISTORY
-from bgw_pipeline.core.schema import ensure_schema
-from bgw_pipeline.core.snapshot import open_snapshot
+from bgw_pipeline.core.model.entities import GAMES, PRICE_HISTORY
 from bgw_pipeline_tests.api.live_server import live_server, server_env
 from bgw_pipeline_tests.factories import insert, make_game, make_price
 from bgw_pipeline_tests.reliability.tally import record

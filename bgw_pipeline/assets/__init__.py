@@ -1,1 +1,0 @@
-"""The export assets: extract, snapshot files, archive, CSV."""

@@ -1,0 +1,1 @@
+"""Synthetic demo data: a catalog of games and shops, rows made from it, a database of them."""

@@ -1,0 +1,1 @@
+"""Files worth trusting: atomic writes, private work folders, digests, reading ahead."""
