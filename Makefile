@@ -41,10 +41,10 @@ test: $(TEST_STAMP) browser-deps
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -n 2 --dist loadgroup
 
-## ui: the Dagster UI on port 3000, daemon included, on the same DAGSTER_HOME
+## ui: the Dagster UI on port 3000 (`dg dev`), daemon included, on the same DAGSTER_HOME
 ui: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/bgw demo-db --if-empty
-	$(BIN)/dagster dev -m bgw_pipeline.definitions -h 127.0.0.1 -p 3000
+	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg dev --host 127.0.0.1 --port 3000
 
 ## api: the BGW export HTTP API and web page on API_PORT (8000), same DAGSTER_HOME as ui
 api: $(STAMP) $(DAGSTER_HOME)/dagster.yaml

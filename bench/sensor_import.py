@@ -20,7 +20,7 @@ import time
 
 import dagster as dg
 
-from bgw_pipeline.definitions import defs
+from bgw_pipeline.definitions import build_definitions
 from bgw_pipeline.defs.names import IMPORT_JOB
 from bgw_pipeline.defs.resources import build_resources
 from bgw_pipeline.defs.sensors import import_inbox_sensor
@@ -36,11 +36,15 @@ def main() -> int:
             raise SystemExit(f"the sensor made {len(requests)} run requests, not one: {tick}")
         (request,) = requests
         ticked = time.perf_counter()
-        result = defs.resolve_job_def(IMPORT_JOB).execute_in_process(
-            run_config=request.run_config,
-            instance=instance,
-            tags={**request.tags, "dagster/run_key": request.run_key or ""},
-            raise_on_error=False,
+        result = (
+            build_definitions()
+            .resolve_job_def(IMPORT_JOB)
+            .execute_in_process(
+                run_config=request.run_config,
+                instance=instance,
+                tags={**request.tags, "dagster/run_key": request.run_key or ""},
+                raise_on_error=False,
+            )
         )
     done = time.perf_counter()
     message = ""

@@ -47,9 +47,9 @@ def run_backup_job(
     include_raw_data: bool = False, instance: dg.DagsterInstance | None = None
 ) -> int:
     """Execute backup_job in this process; print where the archive is and what it holds."""
-    from bgw_pipeline.definitions import defs
+    from bgw_pipeline.definitions import build_definitions
 
-    job = defs.resolve_job_def(BACKUP_JOB)
+    job = build_definitions().resolve_job_def(BACKUP_JOB)
     run_config = {"ops": {EXPORT_ARCHIVE: {"config": {"include_raw_data": include_raw_data}}}}
     owned = dg.DagsterInstance.get() if instance is None else nullcontext(instance)
     with owned as inst:

@@ -33,9 +33,9 @@ class RunOutcome:
 
 @cache
 def _definitions() -> dg.Definitions:
-    from bgw_pipeline.definitions import defs
+    from bgw_pipeline.definitions import build_definitions
 
-    return defs
+    return build_definitions()
 
 
 _RUNS = threading.Lock()

@@ -223,6 +223,3 @@ def newest_good_backup_is_fresh(
         description=problem or f"newest good backup: {newest.name if newest else ''}",
         metadata={"newest_good": newest.name if newest else ""},
     )
-
-
-ASSET_CHECKS = [newest_good_backup_is_fresh]

@@ -61,3 +61,9 @@ def build_schedules(settings: OperationsSettings | None = None) -> list[dg.Sched
             f"{settings.backup_timezone!r} is invalid: {exc}. Use five cron fields "
             "(minute hour day month weekday), e.g. '0 7 * * *', and an IANA zone like 'UTC'."
         ) from None
+
+
+@dg.definitions
+def schedules() -> dg.Definitions:
+    """The schedules, read from the settings when the code location loads."""
+    return dg.Definitions(schedules=build_schedules())
