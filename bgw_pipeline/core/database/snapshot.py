@@ -150,9 +150,10 @@ class DatabaseSnapshot:
             return self._row_reader.chunks(entity, self.count(entity))
         if self.dialect_name == "sqlite":
             from bgw_pipeline.core.database.sqlite import rows as sqlite_rows
+            from bgw_pipeline.core.database.sqlite.row_sql import ids_fit
 
             conn = self.driver_connection
-            if sqlite_rows.ids_fit(conn, entity):
+            if ids_fit(conn, entity):
                 rows = min(sqlite_rows.CHUNK_ROWS, self._rows_per_batch(entity))
                 fallback = partial(self._reference_chunks, entity)
                 pool = self._worker_pool(entity)
