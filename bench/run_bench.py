@@ -249,7 +249,7 @@ def bench_one(scale: str, backend: str, work: Path, runs: int) -> dict[str, obje
     )
     archive = sorted(out.glob("bgw_backup_*.zip"))[-1]
     backup = median_of(runs, [*BGW, "backup"], env=env)  # no raw data: the default
-    command = [*BGW, "import", str(archive), "--url", url]
+    command = [*BGW, "import", str(archive), "--url", url, "--json"]
     rounds: dict[str, list[tuple[float, float]]] = {
         k: [] for k in ("dry", "apply", "sdry", "sapply")
     }

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import json
 from contextlib import nullcontext
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
@@ -43,14 +45,53 @@ def failure_reasons(result: dg.ExecuteInProcessResult) -> list[str]:
     return reasons
 
 
+@dataclass
+class BackupOutcome:
+    """How a backup_job run ended: its archive (path, size, checksum, counts, duration) or
+    why it failed."""
+
+    run_id: str
+    success: bool
+    reasons: list[str] = field(default_factory=list)
+    archive: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"success": self.success, "run_id": self.run_id}
+        if self.success:
+            body.update(self.archive)
+        else:
+            body["reasons"] = self.reasons
+        return body
+
+    def lines(self) -> list[str]:
+        """The outcome as people read it."""
+        if not self.success:
+            head = f"backup_job failed (run {self.run_id}); the run is in the Dagster UI."
+            return [head, *(f"  {reason}" for reason in self.reasons)]
+        archive = self.archive
+        return [
+            f"backup_job succeeded (run {self.run_id})",
+            f"archive:  {archive['archive']}",
+            f"size:     {archive['size_bytes']} bytes",
+            f"checksum: {archive['checksum']}",
+            f"contents: {json.dumps(archive['counts'], ensure_ascii=False)}",
+            f"duration: {archive['duration_seconds']} s (archive step)",
+        ]
+
+
 def run_backup_job(
-    include_raw_data: bool = False, instance: dg.DagsterInstance | None = None
-) -> int:
-    """Execute backup_job in this process; print where the archive is and what it holds."""
+    include_raw_data: bool = False,
+    instance: dg.DagsterInstance | None = None,
+    log_level: str = "DEBUG",
+) -> BackupOutcome:
+    """Execute backup_job in this process, Dagster's console lines from `log_level` up."""
     from bgw_pipeline.definitions import build_definitions
 
     job = build_definitions().resolve_job_def(BACKUP_JOB)
-    run_config = {"ops": {EXPORT_ARCHIVE: {"config": {"include_raw_data": include_raw_data}}}}
+    run_config = {
+        "ops": {EXPORT_ARCHIVE: {"config": {"include_raw_data": include_raw_data}}},
+        "loggers": {"console": {"config": {"log_level": log_level}}},
+    }
     owned = dg.DagsterInstance.get() if instance is None else nullcontext(instance)
     with owned as inst:
         # The caller waits at the terminal: a transient failure ends the run with its
@@ -62,16 +103,15 @@ def run_backup_job(
             tags={"bgw/trigger": "cli", CALLER_WAITS_TAG: "true"},
         )
     if not result.success:
-        print(f"backup_job failed (run {result.run_id}); the run is in the Dagster UI.")
-        for reason in failure_reasons(result):
-            print(f"  {reason}")
-        return 1
+        return BackupOutcome(result.run_id, False, failure_reasons(result))
     materialization = archive_materialization(result)
     meta = {key: value.value for key, value in materialization.metadata.items()}
-    print(f"backup_job succeeded (run {result.run_id})")
-    print(f"archive:  {Path(str(meta['path'])).resolve()}")
-    print(f"size:     {meta['size_bytes']} bytes")
-    print(f"checksum: {meta['checksum']}")
-    print(f"contents: {json.dumps(meta['counts'], ensure_ascii=False)}")
-    print(f"duration: {meta['duration_seconds']} s (archive step)")
-    return 0
+    location = str(meta["path"])
+    archive = {
+        "archive": location if location.startswith("s3://") else str(Path(location).resolve()),
+        "size_bytes": meta["size_bytes"],
+        "checksum": meta["checksum"],
+        "counts": meta["counts"],
+        "duration_seconds": meta["duration_seconds"],
+    }
+    return BackupOutcome(result.run_id, True, archive=archive)

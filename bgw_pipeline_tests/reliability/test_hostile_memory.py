@@ -36,7 +36,7 @@ def test_refusing_the_heaviest_archives_stays_within_memory(tmp_path: Path) -> N
         peak = tmp_path / "peak.txt"
         run = subprocess.run(
             [gnu_time, "-f", "%M", "-o", str(peak), sys.executable, "-m", "bgw_pipeline.cli",
-             "import", str(path), "--apply", "--url", db],
+             "import", str(path), "--apply", "--url", db, "--json"],
             capture_output=True, text=True, check=False, cwd=tmp_path,
             env={"PATH": "/usr/bin:/bin", "EXPORT_PATH": str(tmp_path / "exports")},
         )  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import json
 import os
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _environment(changes: dict[str, str | None]) -> dict[str, str]:
@@ -92,8 +93,19 @@ def test_backup_runs_backup_job_on_dagster_home(tmp_path: Path) -> None:
     assert "checksum: sha256:" in result.stdout
     (archive,) = (tmp_path / "exports").glob("bgw_backup_*.zip")
     assert str(archive) in result.stdout
+    # Dagster's DEBUG lines only with --verbose: by default the outcome alone.
+    assert " - DEBUG - " not in result.stdout + result.stderr
+    assert len(result.stdout.splitlines()) == 6, result.stdout
     # The run is recorded in the persistent instance, so the UI shows it later.
     assert any((home).rglob("*.db"))
+
+    shown = _bgw("backup", "--json", "--verbose", cwd=tmp_path, env=env)
+    assert shown.returncode == 0, shown.stderr
+    assert " - DEBUG - " in shown.stderr
+    outcome = json.loads(shown.stdout)
+    assert outcome["success"] is True and outcome["archive"].endswith(".zip")
+    assert set(outcome) == {"success", "run_id", "archive", "size_bytes", "checksum", "counts",
+                            "duration_seconds"}  # fmt: skip
 
 
 def test_a_failed_backup_says_why(tmp_path: Path) -> None:
@@ -106,9 +118,13 @@ def test_a_failed_backup_says_why(tmp_path: Path) -> None:
         "RETRY_MAX_TRIES": "1",
     }
     result = _bgw("backup", cwd=tmp_path, env=env)
-    assert result.returncode == 1
+    assert result.returncode == 1  # a failed run
     assert "backup_job failed" in result.stdout
     assert "export_archive: cannot reach the database" in result.stdout, result.stdout
+    shown = _bgw("backup", "--json", cwd=tmp_path, env=env)
+    outcome = json.loads(shown.stdout)
+    assert shown.returncode == 1 and outcome["success"] is False
+    assert any("cannot reach the database" in reason for reason in outcome["reasons"])
 
 
 _LOADED_AFTER_EXPORT = """
@@ -156,7 +172,7 @@ def test_an_import_loads_no_more_than_it_needs(tmp_path: Path, db_url: str) -> N
         )  # fmt: skip
         assert run.returncode == 0, run.stderr
         assert run.stdout.splitlines()[-1].split() == ["0", str(not postgres), "False"], apply
-        assert ("applied: 0 rows written" if apply else "dry run: 0 rows") in run.stderr
+        assert ("applied: 0 rows written" if apply else "dry run: 0 rows") in run.stdout
 
 
 def test_a_command_freezes_the_collector_when_it_ends(tmp_path: Path) -> None:
