@@ -9,9 +9,15 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     IMPORT_INBOX=/data/imports/inbox
 
 WORKDIR /opt/bgw_pipeline
-COPY pyproject.toml setup.cfg README.md workspace.yaml ./
+COPY pyproject.toml uv.lock setup.cfg README.md workspace.yaml ./
 COPY bgw_pipeline ./bgw_pipeline
-RUN pip install --no-cache-dir . \
+# The versions of uv.lock, with their hashes (as `make run` installs them), then the
+# project itself without resolving anything again.
+RUN pip install --no-cache-dir uv==0.13.10 \
+    && uv export --frozen --no-dev --no-emit-project --output-file /tmp/requirements.txt \
+    && pip install --no-cache-dir --no-deps --require-hashes -r /tmp/requirements.txt \
+    && pip install --no-cache-dir --no-deps . \
+    && rm /tmp/requirements.txt \
     && mkdir -p "$DAGSTER_HOME" /data/exports /data/imports/inbox \
     && useradd --system --home /opt/bgw_pipeline bgw \
     && chown -R bgw "$DAGSTER_HOME" /data

@@ -7,19 +7,31 @@ export DAGSTER_HOME := $(CURDIR)/.dagster_home
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test ui api bench reliability lint format clean browser-deps
+.PHONY: run test ui api bench reliability lint format clean browser-deps lock
+
+# Every install comes from uv.lock (`make lock` re-resolves it), so two machines on two
+# dates get the same versions. uv itself is pinned and installed from the package index.
+UV_VERSION := 0.13.10
+UV := $(BIN)/uv
+SYNC := $(UV) sync --locked --inexact --quiet
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+$(UV): | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(STAMP): pyproject.toml uv.lock | $(UV)
+	$(SYNC)
 	touch $@
 
-$(TEST_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[test]'
+$(TEST_STAMP): pyproject.toml uv.lock | $(UV)
+	$(SYNC) --extra test
 	touch $@ $(STAMP)
+
+## lock: re-resolve uv.lock from pyproject.toml's ranges (newest versions), then `make test`
+lock: | $(UV)
+	$(UV) lock --upgrade
 
 $(DAGSTER_HOME)/dagster.yaml:
 	mkdir -p $(DAGSTER_HOME)
@@ -55,7 +67,7 @@ api: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 ## against pg_dump -Fc / sqlite3 .backup + zip -6 and a naive export (S and M;
 ## `make bench LARGE=1` adds L, `XL=1` adds L and XL); writes docs/BENCHMARKS.md and a plot
 bench: $(TEST_STAMP)
-	$(BIN)/pip install --quiet -e '.[bench]'
+	$(SYNC) --extra test --extra bench
 	$(BIN)/python bench/run_bench.py $(if $(LARGE),--large,) $(if $(XL),--xl,)
 
 ## reliability: the reliability suite at full size (more examples, fuzzing, load);

@@ -35,6 +35,11 @@ def test_runs_are_recorded_in_postgresql(
     fill_demo_database(engine, scale=0.02)
     engine.dispose()
     with dg.DagsterInstance.from_config(str(home)) as instance:
+        # Dagster's own `concurrency:` block: runs queue, one backup at a time.
+        assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
+        queue = instance.get_concurrency_config().run_queue_config
+        assert queue.max_concurrent_runs == 4
+        assert queue.tag_concurrency_limits == [{"key": "bgw/kind", "value": "backup", "limit": 1}]
         job = local_definitions(bgw_db, tmp_path).resolve_job_def(names.BACKUP_JOB)
         result = job.execute_in_process(instance=instance)
         assert result.success
