@@ -37,9 +37,11 @@ class UploadLimitMiddleware:
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer 413; an import refused so is recorded for the failed-imports metric."""
-        await json_error(413, self._limit_message())(scope, receive, send)
+        # Recorded before the answer: a caller that reads /metrics right after the 413
+        # must find the refusal counted.
         if scope["path"] == IMPORT_PATH and self.on_refused_import is not None:
             await anyio.to_thread.run_sync(self.on_refused_import, "too_large")
+        await json_error(413, self._limit_message())(scope, receive, send)
 
     def _limit_message(self) -> str:
         return f"the upload is larger than the {self.max_bytes // (1024 * 1024)} MB limit"
