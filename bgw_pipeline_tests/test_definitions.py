@@ -12,8 +12,10 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+import bgw_pipeline
 import bgw_pipeline.definitions
 import bgw_pipeline.defs
+from bgw_pipeline.core.model.entities import ALL_ENTITIES
 from bgw_pipeline.core.model.errors import ConfigError
 from bgw_pipeline.definitions import CODE_LOCATION, build_definitions
 from bgw_pipeline.defs import names
@@ -142,3 +144,23 @@ def test_resources_read_the_settings_as_the_command_line_does(
     settings = Settings.from_env()
     assert resources[STORE_RESOURCE].s3_enabled is settings.s3_enabled is True
     assert resources[INBOX_RESOURCE].max_import_mb == settings.max_import_mb == 7
+
+
+def test_every_table_asset_shows_its_columns_owners_and_code_version(
+    defs: dg.Definitions,
+) -> None:
+    """The catalogue: column schemas from the DDL, owners, tags and a code version."""
+    graph = defs.resolve_asset_graph()
+    for entity in ALL_ENTITIES:
+        for key in (entity.name, names.snapshot_key(entity.name)):
+            node = graph.get(dg.AssetKey(key))
+            value = node.metadata["dagster/column_schema"]
+            schema = getattr(value, "schema", value)  # a TableSchema, or its metadata value
+            assert [c.name for c in schema.columns] == [c.name for c in entity.columns], key
+            nullable = {c.name: c.constraints.nullable for c in schema.columns}
+            assert nullable == {c.name: c.nullable for c in entity.columns}, key
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        assert node.owners == ["team:bgw-operators"], key
+        assert node.tags.get("domain") == "bgw" and node.tags.get("layer"), key
+        assert node.code_version and bgw_pipeline.__version__ in node.code_version, key

@@ -16,6 +16,15 @@ from bgw_pipeline.core.export.archive_export import ExportResult
 from bgw_pipeline.core.export.snapshot_formats import SnapshotFormats
 from bgw_pipeline.core.model.entities import ALL_ENTITIES, GAMES
 from bgw_pipeline.core.operations.ledger import record_export
+from bgw_pipeline.defs.catalog import (
+    CODE_VERSION,
+    OWNERS,
+    archive_tables,
+    column_schema,
+    tags,
+    timestamp,
+)
+from bgw_pipeline.defs.catalog import location as location_value
 from bgw_pipeline.defs.checks import (
     ARCHIVE_CHECK_SPECS,
     EXTRACT_CHECK_SPECS,
@@ -49,7 +58,8 @@ TABLE_DESCRIPTIONS = {
 BACKUP_SPECS = (
     *(
         dg.AssetSpec(e.name, group_name=EXTRACT_GROUP, description=TABLE_DESCRIPTIONS[e.name],
-                     kinds={"sql"})
+                     kinds={"sql"}, owners=OWNERS, tags=tags("extract"), code_version=CODE_VERSION,
+                     metadata={"dagster/column_schema": column_schema(e)})
         for e in ALL_ENTITIES
     ),
     *(
@@ -59,6 +69,8 @@ BACKUP_SPECS = (
             deps=[e.name],
             kinds={"json", "csv", "parquet"},
             description=f"The {e.name} table as JSON, CSV and Parquet files for analysts.",
+            owners=OWNERS, tags=tags("snapshot"), code_version=CODE_VERSION,
+            metadata={"dagster/column_schema": column_schema(e)},
         )
         for e in ALL_ENTITIES
     ),
@@ -69,6 +81,7 @@ BACKUP_SPECS = (
         kinds={"zip"},
         description="The full BGW backup: a versioned ZIP with a checksum, ready to restore "
         "anywhere.",
+        owners=OWNERS, tags=tags("archive"), code_version=CODE_VERSION,
     ),
     dg.AssetSpec(
         GAMES_CSV,
@@ -77,6 +90,7 @@ BACKUP_SPECS = (
         kinds={"csv"},
         description="All games as an Excel-safe CSV file, in the columns of the API's games "
         "export.",
+        owners=OWNERS, tags=tags("csv"), code_version=CODE_VERSION,
     ),
 )  # fmt: skip
 
@@ -92,12 +106,13 @@ class ExportArchiveConfig(dg.Config):
 def archive_metadata(result: ExportResult) -> dict[str, object]:
     """What the UI shows for an archive (also read back by checks and the HTTP layer)."""
     metadata: dict[str, object] = {
-        "path": dg.MetadataValue.path(str(result.path)),
+        "path": location_value(result.path),
         "archive_name": result.path.name,
         "size_bytes": result.size_bytes,
         "size_mb": round(result.size_bytes / 1_000_000, 3),
         "checksum": result.checksum,
-        "created_at": result.created_at,
+        "created_at": timestamp(result.created_at),
+        "tables": archive_tables(result.counts, result.metadata.get("files") or {}),
         "include_raw_data": result.include_raw_data,
         "duration_seconds": result.duration_seconds,
         "dagster/row_count": sum(result.counts.values()),
@@ -108,7 +123,7 @@ def archive_metadata(result: ExportResult) -> dict[str, object]:
     return metadata
 
 
-def _materializations(backup: BackupResult, location: str) -> Iterator[dg.MaterializeResult]:
+def _materializations(backup: BackupResult, where: str) -> Iterator[dg.MaterializeResult]:
     for name, files in backup.snapshots.items():
         yield dg.MaterializeResult(
             asset_key=name,
@@ -131,7 +146,7 @@ def _materializations(backup: BackupResult, location: str) -> Iterator[dg.Materi
             },
         )
     metadata = archive_metadata(backup.export)
-    metadata["path"] = dg.MetadataValue.path(location)
+    metadata["path"] = location_value(where)
     yield dg.MaterializeResult(
         asset_key=EXPORT_ARCHIVE,
         metadata=metadata,

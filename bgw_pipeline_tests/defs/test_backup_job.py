@@ -39,6 +39,15 @@ def test_backup_job_writes_archive_snapshots_csv_and_passes_its_checks(
     assert meta["counts"] == counts
     assert meta["include_raw_data"] is True
     assert "duration_seconds" in meta
+    created = materialization.metadata["created_at"]
+    assert isinstance(created, dg.TimestampMetadataValue) and created.value > 1.7e9
+    tables = {r.data["table"]: r.data for r in materialization.metadata["tables"].value.records}
+    assert {t: row["rows"] for t, row in tables.items()} == counts
+    with zipfile.ZipFile(archive) as zf:
+        listed = sum(
+            i.file_size for i in zf.infolist() if i.filename.startswith("raw_data/listings/")
+        )
+    assert tables["listings"]["bytes"] == listed > 0
 
     with zipfile.ZipFile(archive) as zf:
         assert "raw_data/raw_items.json" in zf.namelist()

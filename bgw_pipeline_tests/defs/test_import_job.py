@@ -9,6 +9,7 @@ import dagster as dg
 import sqlalchemy as sa
 
 from bgw_pipeline.core.database.schema import TABLES
+from bgw_pipeline.core.model.entities import ALL_ENTITIES
 from bgw_pipeline.defs import names
 from bgw_pipeline_tests.archive_builder import seed_archive
 from bgw_pipeline_tests.dagster_resources import local_definitions
@@ -50,6 +51,9 @@ def test_an_apply_writes_and_undo_job_puts_it_back(
     result = _run(db_url, tmp_path, archive, dry_run=False)
     assert result.success
     import_id = result.output_for_node("import_archive")
+    observed = _observations(result)
+    assert observed["games"]["import_id"] == import_id and observed["games"]["new"] == 1
+    assert set(observed) <= {e.name for e in ALL_ENTITIES}
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(TABLES["games"])).scalar() == 1
     undo = local_definitions(db_url, tmp_path).resolve_job_def(names.UNDO_IMPORT_JOB)
@@ -59,6 +63,19 @@ def test_an_apply_writes_and_undo_job_puts_it_back(
     )
     assert undone.success
     assert dump_database(engine) == before
+    assert _observations(undone)["games"]["deleted"] == 1
+
+
+def _observations(result: dg.ExecuteInProcessResult) -> dict[str, dict[str, object]]:
+    """The table assets that the run observed changing, with the observation's metadata."""
+    found = {}
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_OBSERVATION":
+            observation = event.event_specific_data.asset_observation  # type: ignore[union-attr]
+            found[observation.asset_key.to_user_string()] = {
+                k: v.value for k, v in observation.metadata.items()
+            }
+    return found
 
 
 def test_a_refused_archive_fails_the_run_and_moves_to_failed(

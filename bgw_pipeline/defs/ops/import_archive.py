@@ -10,6 +10,7 @@ from bgw_pipeline.core.importing.importer import ImportFolders, ImportOptions, r
 from bgw_pipeline.core.model.errors import BgwError
 from bgw_pipeline.core.storage.source import archive_source
 from bgw_pipeline.defs.resources import ArchiveStore, BgwDatabase, ImportInbox
+from bgw_pipeline.defs.table_changes import log_table_changes
 
 
 class OnError(StrEnum):
@@ -98,6 +99,12 @@ def import_archive(
                 description=report.message, metadata=_report_metadata(body, report_path)
             )
         succeeded = True
+        if report.applied:
+            changed = {
+                t: {k: c.get(k, 0) for k in ("new", "updated")} for t, c in report.summary.items()
+            }
+            log_table_changes(context, changed, f"import {report.import_id} applied",
+                              {"import_id": report.import_id, "archive": archive.name})  # fmt: skip
         return dg.Output(report.import_id, metadata=_report_metadata(body, report_path))
     except BgwError as exc:
         failure = f"{archive.name}: {exc}"

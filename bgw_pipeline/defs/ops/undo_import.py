@@ -7,6 +7,7 @@ from bgw_pipeline.core.importing.importer import ImportFolders
 from bgw_pipeline.core.importing.undo import undo_import
 from bgw_pipeline.core.model.errors import BgwError
 from bgw_pipeline.defs.resources import ArchiveStore, BgwDatabase
+from bgw_pipeline.defs.table_changes import log_table_changes
 
 
 class UndoImportConfig(dg.Config):
@@ -30,4 +31,6 @@ def undo_import_op(
     except BgwError as exc:
         raise dg.Failure(description=str(exc)) from exc
     context.log.info(f"undo of {config.import_id}: {counts}")
+    why = f"import {config.import_id} undone"
+    log_table_changes(context, counts, why, {"import_id": config.import_id})
     return dg.Output(config.import_id, metadata={"changes": dg.MetadataValue.json(counts)})
