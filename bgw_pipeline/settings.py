@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,6 +53,14 @@ def _bool(name: str, default: bool) -> bool:
 
 READ, WRITE = "read", "write"
 MIN_TOKEN_CHARS = 16
+
+
+def _url(name: str, default: str) -> str:
+    """An http(s) address, without a trailing slash."""
+    value = os.environ.get(name, "").strip() or default
+    if not re.match(r"^https?://[^\s/]+", value):
+        raise ConfigError(f"{name} must be an http:// or https:// address, got {value!r}")
+    return value.rstrip("/")
 
 
 @dataclass(frozen=True)
@@ -140,6 +149,7 @@ class Settings:
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     api_allow_unauthenticated: bool = False
+    dagster_ui_url: str = "http://localhost:3000"
     # Schedules, retention, retries and guards: read (and checked) with the rest, so an
     # invalid value stops every door, not only the Dagster code location.
     operations: OperationsSettings | None = None
@@ -163,6 +173,7 @@ class Settings:
             api_host=os.environ.get("API_HOST", "").strip() or "127.0.0.1",
             api_port=_int("API_PORT", 8000, minimum=1),
             api_allow_unauthenticated=_bool("BGW_API_ALLOW_UNAUTHENTICATED", False),
+            dagster_ui_url=_url("DAGSTER_UI_URL", "http://localhost:3000"),
             operations=OperationsSettings.from_env(),
         )
 

@@ -54,6 +54,7 @@ VALUES = {
     "BGW_API_TOKENS": f" read:{TOKEN} ",
     "BGW_API_ALLOW_UNAUTHENTICATED": " yes ",
     "API_EXPORTS_PER_HOUR": " 3 ",
+    "DAGSTER_UI_URL": " https://dagster.example.org/ ",
 }
 # Read by others: Dagster itself, the deployment's instance and services, the test suite.
 NOT_BGW = re.compile(r"^(DAGSTER_HOME|DAGSTER_PG_|POSTGRES_|MINIO_|BGW_TEST_)")
@@ -64,6 +65,7 @@ INVALID = {
     "API_PORT": "http",
     "BGW_API_TOKENS": "admin:short",
     "SHRINK_ALERT_PCT": "-",
+    "DAGSTER_UI_URL": "dagster:3000",
 }
 
 
@@ -118,6 +120,7 @@ def test_every_door_reads_the_same_values(doors_env: None, monkeypatch: pytest.M
     assert settings.api_host == "127.0.0.2" and settings.api_port == 8123
     assert [t.role for t in settings.api_tokens] == ["read"] and settings.api_exports_per_hour == 3
     assert settings.api_allow_unauthenticated is True
+    assert settings.dagster_ui_url == "https://dagster.example.org"
 
     ops = settings.operations
     assert ops == OperationsSettings.from_env()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from html import escape
 from importlib import resources
 
 from fastapi import FastAPI, Request
@@ -51,6 +52,7 @@ def create_app() -> FastAPI:
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def page() -> HTMLResponse:
         html = resources.files("bgw_pipeline.api").joinpath("static", "index.html")
-        return HTMLResponse(html.read_text("utf-8"))
+        ui = escape(context.settings().dagster_ui_url, quote=True)
+        return HTMLResponse(html.read_text("utf-8").replace("__BGW_DAGSTER_UI_URL__", ui))
 
     return app

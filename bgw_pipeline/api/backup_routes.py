@@ -12,10 +12,29 @@ from bgw_pipeline.api import context
 from bgw_pipeline.api.files import stream_from
 from bgw_pipeline.api.metrics import BgwCollector
 from bgw_pipeline.api.request_metrics import HTTP_REGISTRY
+from bgw_pipeline.core.storage.archive_states import archive_state
 from bgw_pipeline.core.storage.archive_storage import check_archive_name
 from bgw_pipeline.core.storage.catalog import list_archives
+from bgw_pipeline.core.storage.retention import ArchiveEntry
 
 router = APIRouter(tags=["backups"])
+
+
+def _listed(entry: ArchiveEntry) -> dict[str, object]:
+    state = archive_state(entry.status)
+    return {
+        "name": entry.name,
+        "created_at": entry.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "size_bytes": entry.size_bytes,
+        "verified": entry.status.verified,
+        "restorable": entry.status.restorable,
+        "checksum": entry.status.checksum,
+        "good": entry.status.good,
+        "state": state.code.value,  # what is true of it, in words below (archive_states.py)
+        "state_words": state.words,
+        "state_details": list(state.details),
+        "download_url": f"/api/v1/export/backups/{entry.name}",
+    }
 
 
 @router.get("/api/v1/export/backups", summary="The archives, newest first")
@@ -24,19 +43,7 @@ async def backups() -> JSONResponse:
 
     def listing() -> dict[str, object]:
         entries = list_archives(context.storage())
-        items = [
-            {
-                "name": e.name,
-                "created_at": e.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "size_bytes": e.size_bytes,
-                "verified": e.status.verified,
-                "restorable": e.status.restorable,
-                "checksum": e.status.checksum,
-                "good": e.status.good,
-                "download_url": f"/api/v1/export/backups/{e.name}",
-            }
-            for e in entries
-        ]
+        items = [_listed(e) for e in entries]
         return {
             "count": len(items),
             "total_bytes": sum(e.size_bytes for e in entries),

@@ -15,7 +15,7 @@ from bgw_pipeline.api import context
 from bgw_pipeline.api.errors import json_error
 from bgw_pipeline.api.files import save_upload, stream_from, temporary_folder
 from bgw_pipeline.api.limits import client_ip
-from bgw_pipeline.api.runs import run_backup, run_import
+from bgw_pipeline.api.runs import RunOutcome, run_backup, run_import
 from bgw_pipeline.core.archive.reader import open_archive
 from bgw_pipeline.core.archive.summary import summarize_archive
 from bgw_pipeline.core.importing.importer import ImportFolders
@@ -39,6 +39,48 @@ ERRORS = {
 )
 async def export_full(request: Request, include_raw_data: bool = False) -> Response:
     """Runs backup_job (it shows in the Dagster UI) and streams the archive it made."""
+    outcome = await _limited_backup(request, include_raw_data)
+    if isinstance(outcome, Response):
+        return outcome
+    name = str(outcome.metadata["archive_name"])
+    headers = {
+        "Content-Disposition": f'attachment; filename="{name}"',
+        "X-BGW-Checksum": str(outcome.metadata["checksum"]),
+        "X-BGW-Run-Id": outcome.run_id,
+    }
+    body = stream_from(context.storage().local_copy(name))
+    return StreamingResponse(body, media_type="application/zip", headers=headers)
+
+
+@router.post(
+    "/backups",
+    responses=ERRORS,
+    summary="Run a backup and answer with the archive it made (not its bytes)",
+)
+async def run_backup_now(request: Request, include_raw_data: bool = False) -> Response:
+    """Runs backup_job, as GET /full does, and answers with the new archive's name, size,
+    checksum and counts, where to download it and where its run is in the Dagster UI
+    (the web page's "Export now")."""
+    outcome = await _limited_backup(request, include_raw_data)
+    if isinstance(outcome, Response):
+        return outcome
+    meta = outcome.metadata
+    name = str(meta["archive_name"])
+    ui = context.settings().dagster_ui_url
+    return JSONResponse({
+        "run_id": outcome.run_id,
+        "run_url": f"{ui}/runs/{outcome.run_id}",
+        "name": name,
+        "size_bytes": meta["size_bytes"],
+        "checksum": meta["checksum"],
+        "counts": meta["counts"],
+        "download_url": f"/api/v1/export/backups/{name}",
+    })  # fmt: skip
+
+
+async def _limited_backup(request: Request, include_raw_data: bool) -> RunOutcome | Response:
+    """backup_job's outcome, or the answer that refuses it: over the hourly limit per
+    address and token (429), too slow to wait for (504), failed (500)."""
     wait = context.export_limiter().check(client_ip(request))
     token_id = getattr(request.state, "bgw_token_id", None)  # tokens count too (auth.py)
     if wait is None and token_id is not None:
@@ -55,14 +97,7 @@ async def export_full(request: Request, include_raw_data: bool = False) -> Respo
         return json_error(504, "the export took longer than 5 minutes; it goes on as a Dagster run")
     if not outcome.success:
         return json_error(500, f"{outcome.error} (run {outcome.run_id})")
-    name = str(outcome.metadata["archive_name"])
-    headers = {
-        "Content-Disposition": f'attachment; filename="{name}"',
-        "X-BGW-Checksum": str(outcome.metadata["checksum"]),
-        "X-BGW-Run-Id": outcome.run_id,
-    }
-    body = stream_from(context.storage().local_copy(name))
-    return StreamingResponse(body, media_type="application/zip", headers=headers)
+    return outcome
 
 
 def _zip_upload(upload: UploadFile, folder: Path) -> Path:

@@ -182,3 +182,43 @@ def inspect(archive: str, out: Output) -> int:
     ]
     out.result(summary, lines)
     return ExitCode.OK
+
+
+@click.command("archives")
+@command_runner
+def archives(out: Output) -> int:
+    """List the archives in the storage (EXPORT_PATH, or S3 when S3_ENABLED), newest
+    first, each with what its checks found: verified and restorable, not yet checked,
+    failed its drill (and why), or much smaller than the backup before it.
+
+    \b
+    Examples:
+      bgw archives
+      bgw archives --json | jq '.archives[] | select(.state != "restorable")'
+    """  # fmt: skip
+    from bgw_pipeline.core.storage.archive_states import archive_state
+    from bgw_pipeline.core.storage.archive_storage import LocalStorage
+    from bgw_pipeline.core.storage.catalog import list_archives
+
+    values = settings()
+    if values.s3_enabled:
+        from bgw_pipeline.core.storage.s3_storage import S3Storage
+
+        storage = S3Storage(s3_settings(values))
+    else:
+        storage = LocalStorage(values.export_path)
+    listed = []
+    lines = []
+    for entry in list_archives(storage):
+        state = archive_state(entry.status)
+        listed.append({
+            "name": entry.name,
+            "created_at": entry.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "size_bytes": entry.size_bytes,
+            "state": state.code.value,
+            "state_words": state.words,
+            "state_details": list(state.details),
+        })  # fmt: skip
+        lines.append(f"{entry.name}  {entry.size_bytes / 2**20:8.2f} MB  {state.words}")
+    out.result({"count": len(listed), "archives": listed}, lines or ["no archives yet"])
+    return ExitCode.OK

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import click
 
 from bgw_pipeline import __version__
-from bgw_pipeline.cli.archive_commands import import_archive, inspect, undo
+from bgw_pipeline.cli.archive_commands import archives, import_archive, inspect, undo
 from bgw_pipeline.cli.database_commands import api, backup, demo_db, export
 from bgw_pipeline.cli.exit_codes import ExitCode, exit_code_for
 from bgw_pipeline.cli.output import quiet_closed_stdout
@@ -44,7 +44,7 @@ def bgw() -> None:
     """
 
 
-for _command in (demo_db, export, backup, import_archive, undo, inspect, api):
+for _command in (demo_db, export, backup, archives, import_archive, undo, inspect, api):
     bgw.add_command(_command)
 
 

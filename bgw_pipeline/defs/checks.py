@@ -131,7 +131,13 @@ def _verify(storage: ArchiveStorage, name: str) -> VerificationReport:
 def _verified(
     storage: ArchiveStorage, name: str, report: VerificationReport
 ) -> dg.AssetCheckResult:
-    storage.update_status(name, verified=report.ok, counts=report.counts, checksum=report.checksum)
+    storage.update_status(
+        name,
+        verified=report.ok,
+        counts=report.counts,
+        checksum=report.checksum,
+        verify_problems=report.problems[:5],
+    )
     return dg.AssetCheckResult(
         asset_key=EXPORT_ARCHIVE,
         check_name=ARCHIVE_VERIFIED_CHECK,
@@ -153,7 +159,7 @@ def _shrinkage(
     previous = next((e for e in list_archives(storage) if e.name != name and e.status.good), None)
     before = (previous.status.counts or {}) if previous else {}
     problems = shrinkage(before, current, shrink_alert_pct)
-    storage.update_status(name, shrink_alert=bool(problems))
+    storage.update_status(name, shrink_alert=bool(problems), shrinkage=problems)
     return dg.AssetCheckResult(
         asset_key=EXPORT_ARCHIVE,
         check_name=SHRINKAGE_CHECK,

@@ -57,25 +57,47 @@ def _browser(profile: Path) -> webdriver.Chrome:
     return webdriver.Chrome(options=options, service=Service(DRIVER))
 
 
+def _shot(browser: webdriver.Chrome, name: str) -> None:
+    """A screenshot of the page as it is; into docs/ when BGW_SAVE_SCREENSHOTS is set."""
+    shot = browser.get_screenshot_as_png()
+    assert shot.startswith(b"\x89PNG")
+    if os.environ.get("BGW_SAVE_SCREENSHOTS"):
+        (ROOT / "docs").mkdir(exist_ok=True)
+        (ROOT / "docs" / name).write_bytes(shot)
+
+
 @pytest.mark.browser
 @pytest.mark.slow
-def test_the_page_exports_lists_and_downloads(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("width", "height", "name"), [(390, 844, "phone"), (1280, 900, "desktop")])
+def test_the_page_exports_lists_downloads_and_checks_an_import(
+    tmp_path: Path, width: int, height: int, name: str
+) -> None:
     db_url = demo_database(tmp_path, 0.02)
-    with live_server(server_env(tmp_path, db_url), tmp_path) as base:
+    env = server_env(tmp_path, db_url) | {"DAGSTER_UI_URL": "http://dagster.test:3000/"}
+    with live_server(env, tmp_path) as base:
         browser = _browser(tmp_path / "profile")
         try:
-            browser.set_window_size(390, 844)  # a phone
+            browser.set_window_size(width, height)
             browser.get(f"{base}/")
             wait = WebDriverWait(browser, 120)
             wait.until(lambda b: b.find_element(By.ID, "count").text == "0")
+            browser.find_element(By.CSS_SELECTOR, '[data-lang="ru"]').click()
+            dagster = browser.find_element(By.ID, "dagster-link").get_attribute("href")
+            assert dagster == "http://dagster.test:3000/"
+
+            # Export now: the run, then the archive offered for download and listed.
             browser.find_element(By.ID, "export-now").click()
             wait.until(lambda b: b.find_element(By.ID, "count").text == "1")
-            progress = browser.find_element(By.ID, "progress").text
-            assert "sha256:" in progress, progress
-            link = browser.find_element(By.CSS_SELECTOR, "#archives a[download]")
-            href = link.get_attribute("href")
-            download = requests.get(href, timeout=60)
+            progress = browser.find_element(By.ID, "progress")
+            wait.until(lambda _b: "sha256:" in progress.text)
+            offered, run = progress.find_elements(By.TAG_NAME, "a")
+            assert run.get_attribute("href").startswith("http://dagster.test:3000/runs/")
+            listed = browser.find_element(By.CSS_SELECTOR, "#archives a[download]")
+            assert offered.get_attribute("href") == listed.get_attribute("href")
+            download = requests.get(listed.get_attribute("href"), timeout=60)
             assert zipfile.ZipFile(io.BytesIO(download.content)).testzip() is None
+            state = browser.find_element(By.CSS_SELECTOR, "#archives td:nth-child(3) span")
+            assert "проверен и восстанавливается" in state.text  # the backup's checks ran
             compatible = browser.execute_async_script(
                 SEED_ANALYZE_IMPORT
                 + """
@@ -84,17 +106,32 @@ def test_the_page_exports_lists_and_downloads(tmp_path: Path) -> None:
                   .then((blob) => analyzeImport(new File([blob], "backup.zip")))
                   .then(done);
                 """,
-                href,
+                listed.get_attribute("href"),
             )
             assert compatible is True
+
+            # Check an import: one upload; the dry run as tables, a refusal as a sentence.
+            archive = tmp_path / "backup.zip"
+            archive.write_bytes(download.content)
+            result = browser.find_element(By.ID, "import-result")
+            browser.find_element(By.ID, "upload").send_keys(str(archive))
+            browser.find_element(By.CSS_SELECTOR, "#upload-form button").click()
+            wait.until(lambda _b: "games" in result.text)
+            rows = result.find_elements(By.CSS_SELECTOR, "table tr")
+            assert [c.text for c in rows[0].find_elements(By.TAG_NAME, "th")] == [
+                "Таблица", "новых", "изменённых", "без изменений", "ошибок"]  # fmt: skip
+            assert "✔" in result.text and "{" not in result.text
+            _shot(browser, f"web_page_{name}.png")
+            bad = tmp_path / "notes.zip"
+            bad.write_text("these are notes, not an archive")
+            browser.find_element(By.ID, "upload").send_keys(str(bad))
+            browser.find_element(By.CSS_SELECTOR, "#upload-form button").click()
+            wait.until(lambda _b: "Архив не принят" in result.text)
+            assert "{" not in result.text and "not a ZIP" in result.text, result.text
+
             browser.find_element(By.CSS_SELECTOR, '[data-lang="en"]').click()
             wait.until(lambda b: b.find_element(By.ID, "export-now").text == "Export now")
             browser.find_element(By.CSS_SELECTOR, '[data-lang="ru"]').click()
-            shot = browser.get_screenshot_as_png()
-            assert shot.startswith(b"\x89PNG")
-            if os.environ.get("BGW_SAVE_SCREENSHOTS"):
-                (ROOT / "docs").mkdir(exist_ok=True)
-                (ROOT / "docs" / "web_page_phone.png").write_bytes(shot)
         finally:
             browser.quit()
 

@@ -200,3 +200,26 @@ def test_ctrl_c_ends_with_130_and_no_traceback(workspace: Path) -> None:
     _out, err = process.communicate(timeout=120)
     assert process.returncode == ExitCode.INTERRUPTED, err
     assert b"bgw: interrupted" in err and b"Traceback" not in err
+
+
+def test_archives_lists_each_state_in_the_words_of_the_api(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bgw_pipeline.core.storage.archive_states import archive_state
+    from bgw_pipeline.core.storage.archive_storage import LocalStorage
+
+    assert _json_of(capsys, ["archives", "--json"]) == {"count": 0, "archives": []}
+    first = Path(_json_of(capsys, ["export", "--json"])["archive"])
+    time.sleep(1.1)  # archive names carry the second
+    second = Path(_json_of(capsys, ["export", "--json"])["archive"])
+    storage = LocalStorage(workspace / "exports")
+    storage.update_status(first.name, verified=True, restorable=True, shrink_alert=False)
+    storage.update_status(second.name, verified=True, restorable=False, drill_problems=["boom"])
+    listed = _json_of(capsys, ["archives", "--json"])
+    assert [a["name"] for a in listed["archives"]] == [second.name, first.name]
+    assert [a["state"] for a in listed["archives"]] == ["drill_failed", "restorable"]
+    for item in listed["archives"]:
+        assert item["state_words"] == archive_state(storage.read_status(item["name"])).words
+    assert main(["archives"]) == ExitCode.OK
+    shown = capsys.readouterr().out
+    assert "failed its restore drill: boom" in shown and "verified and restorable" in shown

@@ -7,6 +7,7 @@ from pathlib import Path
 import dagster as dg
 import sqlalchemy as sa
 
+from bgw_pipeline.core.storage.archive_states import archive_state
 from bgw_pipeline.core.storage.archive_storage import LocalStorage
 from bgw_pipeline.defs import names
 from bgw_pipeline_tests.dagster_resources import archive_path, local_definitions
@@ -59,6 +60,12 @@ def test_a_shrunk_backup_warns_and_is_not_good(
     storage = LocalStorage(tmp_path / "exports")
     assert storage.read_status(paths[0].name).good
     assert not storage.read_status(paths[1].name).good
+    # In words, what is true of each: the second restores, it is only much smaller.
+    assert archive_state(storage.read_status(paths[0].name)).words == "verified and restorable"
+    shrunk = archive_state(storage.read_status(paths[1].name))
+    assert shrunk.code == "shrunk"
+    assert shrunk.words.startswith("restores, but much smaller than the backup before it: ")
+    assert "price_history: 4 -> 0 rows (-100%)" in shrunk.details
 
 
 def test_retention_job_dry_run_then_delete(engine: sa.Engine, db_url: str, tmp_path: Path) -> None:

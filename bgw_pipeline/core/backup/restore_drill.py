@@ -178,5 +178,5 @@ def run_restore_drill(
         except BgwError as exc:
             report.problems.append(str(exc))
     report.passed = not report.problems
-    storage.update_status(name, restorable=report.passed)
+    storage.update_status(name, restorable=report.passed, drill_problems=report.problems[:5])
     return report

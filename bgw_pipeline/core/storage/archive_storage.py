@@ -40,6 +40,10 @@ class ArchiveStatus:
     restorable: bool | None = None
     counts: dict[str, int] | None = None
     checksum: str | None = None
+    # Why: what verification or the restore drill found, which tables shrank and how much.
+    verify_problems: list[str] | None = None
+    drill_problems: list[str] | None = None
+    shrinkage: list[str] | None = None
 
     @property
     def good(self) -> bool:
