@@ -11,10 +11,15 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dotenv import load_dotenv
 
 from bgw_pipeline.core.model.errors import ConfigError
+
+if TYPE_CHECKING:
+    from bgw_pipeline.core.storage.archive_storage import ArchiveStorage
+    from bgw_pipeline.core.storage.s3_storage import S3Settings
 
 DEFAULT_DATABASE_URL = "sqlite:///data/bgw.db"
 DEFAULT_EXPORT_PATH = "./exports"
@@ -176,6 +181,25 @@ class Settings:
             dagster_ui_url=_url("DAGSTER_UI_URL", "http://localhost:3000"),
             operations=OperationsSettings.from_env(),
         )
+
+    def s3(self) -> S3Settings:
+        """Endpoint, bucket and keys of the S3 storage."""
+        from bgw_pipeline.core.storage.s3_storage import S3Settings
+
+        return S3Settings.from_values(
+            self.s3_bucket, self.s3_endpoint, self.s3_access_key, self.s3_secret_key,
+            self.s3_region,
+        )  # fmt: skip
+
+    def archive_storage(self) -> ArchiveStorage:
+        """Where the archives are: the S3 bucket when S3_ENABLED, else EXPORT_PATH."""
+        if self.s3_enabled:
+            from bgw_pipeline.core.storage.s3_storage import S3Storage  # boto3: only when used
+
+            return S3Storage(self.s3())
+        from bgw_pipeline.core.storage.archive_storage import LocalStorage
+
+        return LocalStorage(self.export_path)
 
     def __repr__(self) -> str:  # never print the S3 secret key
         return f"Settings(database_url=<hidden>, export_path={self.export_path!s})"

@@ -12,7 +12,7 @@ from bgw_pipeline.api import context
 from bgw_pipeline.api.files import stream_from
 from bgw_pipeline.api.metrics import BgwCollector
 from bgw_pipeline.api.request_metrics import HTTP_REGISTRY
-from bgw_pipeline.core.storage.archive_states import archive_state
+from bgw_pipeline.core.storage.archive_states import archive_listing
 from bgw_pipeline.core.storage.archive_storage import check_archive_name
 from bgw_pipeline.core.storage.catalog import list_archives
 from bgw_pipeline.core.storage.retention import ArchiveEntry
@@ -21,18 +21,12 @@ router = APIRouter(tags=["backups"])
 
 
 def _listed(entry: ArchiveEntry) -> dict[str, object]:
-    state = archive_state(entry.status)
     return {
-        "name": entry.name,
-        "created_at": entry.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "size_bytes": entry.size_bytes,
+        **archive_listing(entry),
         "verified": entry.status.verified,
         "restorable": entry.status.restorable,
         "checksum": entry.status.checksum,
         "good": entry.status.good,
-        "state": state.code.value,  # what is true of it, in words below (archive_states.py)
-        "state_words": state.words,
-        "state_details": list(state.details),
         "download_url": f"/api/v1/export/backups/{entry.name}",
     }
 

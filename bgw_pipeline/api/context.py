@@ -11,8 +11,8 @@ from sqlalchemy.engine import Engine
 from bgw_pipeline.api.limits import RateLimiter
 from bgw_pipeline.core.archive.reader import ArchiveLimits
 from bgw_pipeline.core.database.engines import create_engine
-from bgw_pipeline.core.storage.archive_storage import ArchiveStorage, LocalStorage
-from bgw_pipeline.core.storage.s3_storage import S3Settings, S3Storage
+from bgw_pipeline.core.storage.archive_storage import ArchiveStorage
+from bgw_pipeline.core.storage.s3_storage import S3Settings
 from bgw_pipeline.settings import Settings
 
 EXPORT_TIMEOUT_SECONDS = 300
@@ -38,15 +38,11 @@ def limits() -> ArchiveLimits:
 
 
 def s3_settings() -> S3Settings:
-    s = settings()
-    return S3Settings.from_values(s.s3_bucket, s.s3_endpoint, s.s3_access_key, s.s3_secret_key,
-                                  s.s3_region)  # fmt: skip
+    return settings().s3()
 
 
 def storage() -> ArchiveStorage:
-    if settings().s3_enabled:
-        return S3Storage(s3_settings())
-    return LocalStorage(settings().export_path)
+    return settings().archive_storage()
 
 
 @contextmanager

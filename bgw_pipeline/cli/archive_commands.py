@@ -15,7 +15,6 @@ from bgw_pipeline.cli.options import (
     archive_limits,
     command_runner,
     import_folders,
-    s3_settings,
     settings,
     url_option,
 )
@@ -34,7 +33,7 @@ def _local_archive(location: str, values: Settings) -> Iterator[Path]:
     """The archive as a local file: the path itself, or an s3:// object downloaded."""
     from bgw_pipeline.core.storage.source import archive_source
 
-    s3 = s3_settings(values) if location.startswith("s3://") else None
+    s3 = values.s3() if location.startswith("s3://") else None
     with archive_source(location, s3) as local:
         yield local
 
@@ -196,29 +195,13 @@ def archives(out: Output) -> int:
       bgw archives
       bgw archives --json | jq '.archives[] | select(.state != "restorable")'
     """  # fmt: skip
-    from bgw_pipeline.core.storage.archive_states import archive_state
-    from bgw_pipeline.core.storage.archive_storage import LocalStorage
+    from bgw_pipeline.core.storage.archive_states import archive_listing
     from bgw_pipeline.core.storage.catalog import list_archives
 
-    values = settings()
-    if values.s3_enabled:
-        from bgw_pipeline.core.storage.s3_storage import S3Storage
-
-        storage = S3Storage(s3_settings(values))
-    else:
-        storage = LocalStorage(values.export_path)
-    listed = []
-    lines = []
-    for entry in list_archives(storage):
-        state = archive_state(entry.status)
-        listed.append({
-            "name": entry.name,
-            "created_at": entry.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "size_bytes": entry.size_bytes,
-            "state": state.code.value,
-            "state_words": state.words,
-            "state_details": list(state.details),
-        })  # fmt: skip
-        lines.append(f"{entry.name}  {entry.size_bytes / 2**20:8.2f} MB  {state.words}")
+    listed = [archive_listing(entry) for entry in list_archives(settings().archive_storage())]
+    lines = [
+        f"{item['name']}  {item['size_bytes'] / 2**20:8.2f} MB  {item['state_words']}"
+        for item in listed
+    ]
     out.result({"count": len(listed), "archives": listed}, lines or ["no archives yet"])
     return ExitCode.OK

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from bgw_pipeline.cli.exit_codes import ExitCode
-from bgw_pipeline.cli.options import command_runner, s3_settings, settings, url_option
+from bgw_pipeline.cli.options import command_runner, settings, url_option
 from bgw_pipeline.cli.output import Output
 from bgw_pipeline.cli.output import as_json_text as _json
 
@@ -101,9 +101,7 @@ def export(include_raw_data: bool, out_dir: Path | None, url: str | None, out: O
                 engine.dispose()
     location = str(result.path)
     if values.s3_enabled and out_dir is None:
-        from bgw_pipeline.core.storage.s3_storage import S3Storage  # boto3: only when used
-
-        location = S3Storage(s3_settings(values)).store(result.path)
+        location = values.archive_storage().store(result.path)  # the S3 bucket
     data = {
         "archive": location,
         "size_bytes": result.size_bytes,

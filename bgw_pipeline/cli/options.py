@@ -15,7 +15,6 @@ from bgw_pipeline.core.model.errors import BgwError, TransientError
 if TYPE_CHECKING:
     from bgw_pipeline.core.archive.reader import ArchiveLimits
     from bgw_pipeline.core.importing.importer import ImportFolders
-    from bgw_pipeline.core.storage.s3_storage import S3Settings
     from bgw_pipeline.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -62,15 +61,6 @@ def settings() -> Settings:
     from bgw_pipeline.settings import Settings
 
     return Settings.from_env()
-
-
-def s3_settings(values: Settings) -> S3Settings:
-    from bgw_pipeline.core.storage.s3_storage import S3Settings
-
-    return S3Settings.from_values(
-        values.s3_bucket, values.s3_endpoint, values.s3_access_key,
-        values.s3_secret_key, values.s3_region,
-    )  # fmt: skip
 
 
 def import_folders(values: Settings) -> ImportFolders:

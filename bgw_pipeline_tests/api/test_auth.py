@@ -13,7 +13,6 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from bgw_pipeline.api import context
-from bgw_pipeline.api.app import create_app
 from bgw_pipeline.api.auth import needed_role
 from bgw_pipeline.api.limits import RateLimiter
 from bgw_pipeline.api.serve import check_bind
@@ -22,6 +21,7 @@ from bgw_pipeline.core.database.schema import ensure_schema
 from bgw_pipeline.core.export.archive_export import export_database
 from bgw_pipeline.core.model.errors import ConfigError
 from bgw_pipeline.settings import ApiToken, Settings
+from bgw_pipeline_tests.api.clients import api_client
 from bgw_pipeline_tests.api.live_server import live_server, server_env
 from bgw_pipeline_tests.factories import small_database
 
@@ -29,31 +29,14 @@ READ_TOKEN = "read-token-0123456789abcdef"
 WRITE_TOKEN = "write-token-0123456789abcdef"
 
 
-def _client(monkeypatch: pytest.MonkeyPatch, root: Path, tokens: str) -> Iterator[TestClient]:
-    monkeypatch.setenv("BGW_DATABASE_URL", f"sqlite:///{root / 'bgw.db'}")
-    monkeypatch.setenv("EXPORT_PATH", str(root / "exports"))
-    monkeypatch.setenv("IMPORT_INBOX", str(root / "inbox"))
-    monkeypatch.setenv("DAGSTER_HOME", str(root))
-    monkeypatch.setenv("BGW_API_TOKENS", tokens)
-    context.settings.cache_clear()
-    context.engine.cache_clear()
-    try:
-        with TestClient(create_app()) as client:
-            yield client
-    finally:
-        context.engine().dispose()
-        context.settings.cache_clear()
-        context.engine.cache_clear()
-
-
 @pytest.fixture
 def secured(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[TestClient]:
-    yield from _client(monkeypatch, tmp_path, f"read:{READ_TOKEN},write:{WRITE_TOKEN}")
+    yield from api_client(monkeypatch, tmp_path, f"read:{READ_TOKEN},write:{WRITE_TOKEN}")
 
 
 @pytest.fixture
 def open_api(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[TestClient]:
-    yield from _client(monkeypatch, tmp_path, "")
+    yield from api_client(monkeypatch, tmp_path, "")
 
 
 def _bearer(token: str) -> dict[str, str]:

@@ -8,26 +8,14 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from bgw_pipeline.api import context
-from bgw_pipeline.api.app import create_app
 from bgw_pipeline.core.storage.archive_states import archive_state
 from bgw_pipeline.core.storage.archive_storage import LocalStorage
+from bgw_pipeline_tests.api.clients import api_client
 
 
 @pytest.fixture
 def client(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[TestClient]:
-    monkeypatch.setenv("BGW_DATABASE_URL", f"sqlite:///{tmp_path / 'bgw.db'}")
-    monkeypatch.setenv("EXPORT_PATH", str(tmp_path / "exports"))
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
-    monkeypatch.setenv("BGW_API_TOKENS", "")
-    context.settings.cache_clear()
-    context.engine.cache_clear()
-    try:
-        with TestClient(create_app()) as test_client:
-            yield test_client
-    finally:
-        context.settings.cache_clear()
-        context.engine.cache_clear()
+    yield from api_client(monkeypatch, tmp_path, "")
 
 
 def test_a_shrunk_archive_is_listed_as_restoring_but_smaller(

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from bgw_pipeline.core.storage.archive_storage import ArchiveStatus
+from bgw_pipeline.core.storage.retention import ArchiveEntry
 
 
 class StateCode(StrEnum):
@@ -56,3 +58,16 @@ def _first(details: tuple[str, ...]) -> str:
         return ""
     more = f" (and {len(details) - 1} more)" if len(details) > 1 else ""
     return f": {details[0]}{more}"
+
+
+def archive_listing(entry: ArchiveEntry) -> dict[str, Any]:
+    """An archive as `bgw archives` and GET /api/v1/export/backups list it."""
+    state = archive_state(entry.status)
+    return {
+        "name": entry.name,
+        "created_at": entry.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "size_bytes": entry.size_bytes,
+        "state": state.code.value,
+        "state_words": state.words,
+        "state_details": list(state.details),
+    }
