@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from html import escape
 from importlib import resources
 
@@ -10,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from bgw_pipeline import __version__
-from bgw_pipeline.api import backup_routes, context, csv_routes, export_routes
+from bgw_pipeline.api import backup_routes, context, csv_routes, export_routes, runs
 from bgw_pipeline.api.auth import TokenAuthMiddleware
 from bgw_pipeline.api.errors import install_error_handlers, json_error
 from bgw_pipeline.api.limits import UploadLimitMiddleware
@@ -18,9 +20,16 @@ from bgw_pipeline.api.request_metrics import RequestMetricsMiddleware
 from bgw_pipeline.core.operations.ledger import record_refused_import
 
 
+@asynccontextmanager
+async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    yield
+    runs.close_shared_instance()
+
+
 def create_app() -> FastAPI:
     """A new app; settings are read from the environment (and .env) when first needed."""
     app = FastAPI(
+        lifespan=_lifespan,
         title="BGW export API",
         version=__version__,
         description="Backups, imports and CSV exports of the BGW database "

@@ -6,15 +6,15 @@ the HTTP API show in the Dagster UI next to scheduled and sensor-started ones.
 
 from __future__ import annotations
 
+import os
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
+from dagster._core.instance.ref import InstanceRef
 
 from bgw_pipeline.core.model.errors import BackupRunningError, TransientError
 from bgw_pipeline.defs.names import BACKUP_JOB, CALLER_WAITS_TAG, EXPORT_ARCHIVE, IMPORT_JOB
@@ -38,25 +38,49 @@ def _definitions() -> dg.Definitions:
     return build_definitions()
 
 
-_RUNS = threading.Lock()
+_OPENING = threading.Lock()
+_OPENED: list[dg.DagsterInstance] = []
+
+# Runs of the API execute in the server's threads, side by side. Dagster's default compute
+# log manager captures a run's stdout by swapping the process's file descriptors 1 and 2
+# for the run's life, which runs in threads of one process would do over each other (the
+# server's own output would end up in some run's log file). The API's runs therefore keep
+# no compute logs; what they report goes to the event log, which the UI shows as usual.
+NO_FD_CAPTURE = {
+    "compute_logs": {
+        "module": "dagster._core.storage.noop_compute_log_manager",
+        "class": "NoOpComputeLogManager",
+    }
+}
 
 
-@cache
 def shared_instance() -> dg.DagsterInstance:
-    """The instance in DAGSTER_HOME, opened once for the server's life."""
-    return dg.DagsterInstance.get()
+    """The instance in DAGSTER_HOME, opened once for the server's life, without fd capture.
 
-
-@contextmanager
-def _instance() -> Iterator[dg.DagsterInstance]:
-    """The instance in DAGSTER_HOME, one run at a time.
-
-    Requests run in threads: opening the instance once (a fresh DAGSTER_HOME creates its
-    storage on first use, which two threads must not do at once) and running one job at a
-    time keeps the default SQLite run storage consistent. Exports are rate-limited anyway.
+    Opened under a lock: a fresh DAGSTER_HOME creates its storage on first use, which two
+    request threads must not do at once. After that, runs go side by side: dry runs,
+    summaries and CSVs are not held behind an export, applies are kept apart by the
+    database's own transactions (SERIALIZABLE, BEGIN IMMEDIATE) and backups by the backup
+    lock (core/backup/lock.py), which answers 409.
     """
-    with _RUNS:
-        yield shared_instance()
+    with _OPENING:
+        if not _OPENED:
+            home = os.environ.get("DAGSTER_HOME")
+            if not home or not Path(home).is_dir():
+                _OPENED.append(dg.DagsterInstance.get())  # raises Dagster's own clear error
+            else:
+                ref = InstanceRef.from_dir(home, overrides=NO_FD_CAPTURE)
+                _OPENED.append(dg.DagsterInstance.from_ref(ref))
+        return _OPENED[0]
+
+
+def close_shared_instance() -> None:
+    """Close what the server opened for its life (on shutdown): the instance and the
+    definitions, whose resources were read from the settings of that time."""
+    with _OPENING:
+        while _OPENED:
+            _OPENED.pop().dispose()
+        _definitions.cache_clear()
 
 
 TRANSIENT = {"TransientError", "DatabaseUnavailableError"}
@@ -101,10 +125,9 @@ def run_backup(include_raw_data: bool) -> RunOutcome:
     """backup_job with the API's include_raw_data; its archive's metadata on success."""
     job = _definitions().resolve_job_def(BACKUP_JOB)
     config = {"ops": {EXPORT_ARCHIVE: {"config": {"include_raw_data": include_raw_data}}}}
-    with _instance() as instance:
-        result = job.execute_in_process(
-            run_config=config, instance=instance, raise_on_error=False, tags=HTTP_TAGS
-        )
+    result = job.execute_in_process(
+        run_config=config, instance=shared_instance(), raise_on_error=False, tags=HTTP_TAGS
+    )
     if not result.success:
         message, _metadata = _failure(result, EXPORT_ARCHIVE)
         return RunOutcome(result.run_id, False, {}, f"backup_job failed: {message}")
@@ -117,10 +140,9 @@ def run_import(archive: Path, dry_run: bool) -> RunOutcome:
     """import_archive_job for an uploaded archive."""
     job = _definitions().resolve_job_def(IMPORT_JOB)
     config = {"ops": {"import_archive": {"config": {"archive": str(archive), "dry_run": dry_run}}}}
-    with _instance() as instance:
-        result = job.execute_in_process(
-            run_config=config, instance=instance, raise_on_error=False, tags=HTTP_TAGS
-        )
+    result = job.execute_in_process(
+        run_config=config, instance=shared_instance(), raise_on_error=False, tags=HTTP_TAGS
+    )
     if result.success:
         return RunOutcome(
             result.run_id, True, {"import_id": result.output_for_node("import_archive")}
