@@ -8,9 +8,9 @@ from functools import cache
 
 from sqlalchemy.engine import Engine
 
-from bgw_pipeline.api.limits import RateLimiter
 from bgw_pipeline.core.archive.reader import ArchiveLimits
 from bgw_pipeline.core.database.engines import create_engine
+from bgw_pipeline.core.operations.rate_window import SharedRateWindow
 from bgw_pipeline.core.storage.archive_storage import ArchiveStorage
 from bgw_pipeline.core.storage.s3_storage import S3Settings
 from bgw_pipeline.settings import Settings
@@ -23,9 +23,10 @@ def settings() -> Settings:
     return Settings.from_env()
 
 
-@cache
-def export_limiter() -> RateLimiter:
-    return RateLimiter(limit=settings().api_exports_per_hour, window=3600)
+def export_limiter() -> SharedRateWindow:
+    """Exports per hour per address and per token, shared by every API process that uses
+    this EXPORT_PATH, and kept across restarts."""
+    return SharedRateWindow(settings().export_path, settings().api_exports_per_hour, 3600)
 
 
 @cache

@@ -81,10 +81,11 @@ async def run_backup_now(request: Request, include_raw_data: bool = False) -> Re
 async def _limited_backup(request: Request, include_raw_data: bool) -> RunOutcome | Response:
     """backup_job's outcome, or the answer that refuses it: over the hourly limit per
     address and token (429), too slow to wait for (504), failed (500)."""
-    wait = context.export_limiter().check(client_ip(request))
+    keys = [client_ip(request)]
     token_id = getattr(request.state, "bgw_token_id", None)  # tokens count too (auth.py)
-    if wait is None and token_id is not None:
-        wait = context.export_limiter().check(f"token:{token_id}")
+    if token_id is not None:
+        keys.append(f"token:{token_id}")
+    wait = await run_in_threadpool(context.export_limiter().check, *keys)
     if wait is not None:
         limit = context.settings().api_exports_per_hour
         detail = f"more than {limit} exports an hour from this address or token; try later"

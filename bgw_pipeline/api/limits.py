@@ -1,10 +1,8 @@
-"""Request limits: upload size (413 before the body is read), exports per IP (429)."""
+"""Request limits: upload size (413 before the body is read); the client's address for the
+export limit (core/operations/rate_window.py, 429)."""
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import defaultdict, deque
 from collections.abc import Callable
 from typing import Any
 
@@ -87,28 +85,6 @@ class UploadLimitMiddleware:
         except UploadTooLarge:
             if not answered:
                 await self._refuse(scope, receive, send)
-
-
-class RateLimiter:
-    """At most `limit` events per `window` seconds per key (the client's IP)."""
-
-    def __init__(self, limit: int = 10, window: float = 3600.0) -> None:
-        self.limit = limit
-        self.window = window
-        self._events: dict[str, deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
-
-    def check(self, key: str, now: float | None = None) -> float | None:
-        """Record an event; None if allowed, else the seconds until the next is allowed."""
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            events = self._events[key]
-            while events and now - events[0] >= self.window:
-                events.popleft()
-            if len(events) >= self.limit:
-                return max(1.0, self.window - (now - events[0]))
-            events.append(now)
-            return None
 
 
 def client_ip(request: Any) -> str:

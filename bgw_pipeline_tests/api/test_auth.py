@@ -14,7 +14,6 @@ from fastapi.testclient import TestClient
 
 from bgw_pipeline.api import context
 from bgw_pipeline.api.auth import needed_role
-from bgw_pipeline.api.limits import RateLimiter
 from bgw_pipeline.api.serve import check_bind
 from bgw_pipeline.core.database.engines import create_engine
 from bgw_pipeline.core.database.schema import ensure_schema
@@ -70,7 +69,8 @@ def test_the_export_rate_limit_counts_per_token(
 ) -> None:
     """A token that used its exports from elsewhere gets 429 here, from a fresh address
     (the limit is checked before any backup runs)."""
-    limiter = RateLimiter(limit=1, window=3600)
+    limiter = context.export_limiter()
+    monkeypatch.setattr(limiter, "limit", 1)
     monkeypatch.setattr(context, "export_limiter", lambda: limiter)
     assert limiter.check(f"token:{ApiToken('read', READ_TOKEN).id}") is None  # used up
     answer = secured.get("/api/v1/export/full", headers=_bearer(READ_TOKEN))
