@@ -18,6 +18,7 @@ from dotenv import load_dotenv
 from bgw_pipeline.core.model.errors import ConfigError
 
 if TYPE_CHECKING:
+    from bgw_pipeline.core.files.sealing import ArchiveKey
     from bgw_pipeline.core.storage.archive_storage import ArchiveStorage
     from bgw_pipeline.core.storage.s3_storage import S3Settings
 
@@ -99,6 +100,26 @@ def _tokens(name: str) -> tuple[ApiToken, ...]:
 
 
 DEFAULT_CRON = "0 7 * * *"
+S3_SSE_CHOICES = ("AES256", "aws:kms")
+
+
+def _sse(name: str) -> str:
+    """Server-side encryption asked of the bucket: empty (none), AES256 or aws:kms."""
+    raw = os.environ.get(name, "").strip()
+    if raw and raw not in S3_SSE_CHOICES:
+        raise ConfigError(f"{name} must be empty, AES256 or aws:kms, not {raw[:40]!r}")
+    return raw
+
+
+def _archive_key(name: str) -> ArchiveKey | None:
+    """The age identity file that seals archives at rest; read now, so that a missing or
+    broken file stops every door at once, not the first backup hours later."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    from bgw_pipeline.core.files.sealing import ArchiveKey
+
+    return ArchiveKey.load(Path(raw).expanduser())
 
 
 @dataclass(frozen=True)
@@ -149,6 +170,8 @@ class Settings:
     s3_access_key: str = ""
     s3_secret_key: str = ""
     s3_region: str = "us-east-1"
+    s3_sse: str = ""
+    archive_key: ArchiveKey | None = None
     api_exports_per_hour: int = 10
     api_tokens: tuple[ApiToken, ...] = ()
     api_host: str = "127.0.0.1"
@@ -173,6 +196,8 @@ class Settings:
             s3_access_key=os.environ.get("S3_ACCESS_KEY", "").strip(),
             s3_secret_key=os.environ.get("S3_SECRET_KEY", "").strip(),
             s3_region=os.environ.get("S3_REGION", "").strip() or "us-east-1",
+            s3_sse=_sse("S3_SSE"),
+            archive_key=_archive_key("BGW_ARCHIVE_KEY_FILE"),
             api_exports_per_hour=_int("API_EXPORTS_PER_HOUR", 10, minimum=1),
             api_tokens=_tokens("BGW_API_TOKENS"),
             api_host=os.environ.get("API_HOST", "").strip() or "127.0.0.1",
@@ -188,18 +213,19 @@ class Settings:
 
         return S3Settings.from_values(
             self.s3_bucket, self.s3_endpoint, self.s3_access_key, self.s3_secret_key,
-            self.s3_region,
+            self.s3_region, self.s3_sse,
         )  # fmt: skip
 
     def archive_storage(self) -> ArchiveStorage:
-        """Where the archives are: the S3 bucket when S3_ENABLED, else EXPORT_PATH."""
+        """Where the archives are: the S3 bucket when S3_ENABLED, else EXPORT_PATH; sealed
+        at rest with BGW_ARCHIVE_KEY_FILE when it is set."""
         if self.s3_enabled:
             from bgw_pipeline.core.storage.s3_storage import S3Storage  # boto3: only when used
 
-            return S3Storage(self.s3())
+            return S3Storage(self.s3(), key=self.archive_key)
         from bgw_pipeline.core.storage.archive_storage import LocalStorage
 
-        return LocalStorage(self.export_path)
+        return LocalStorage(self.export_path, key=self.archive_key)
 
     def __repr__(self) -> str:  # never print the S3 secret key
         return f"Settings(database_url=<hidden>, export_path={self.export_path!s})"

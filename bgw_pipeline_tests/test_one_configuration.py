@@ -49,6 +49,8 @@ VALUES = {
     "S3_ACCESS_KEY": " access-of-doors ",
     "S3_SECRET_KEY": " secret-of-doors ",
     "S3_REGION": " eu-west-3 ",
+    "S3_SSE": " aws:kms ",
+    "BGW_ARCHIVE_KEY_FILE": " /tmp/bgw-doors/archive.key ",  # written by doors_env
     "API_HOST": " 127.0.0.2 ",
     "API_PORT": " 8123 ",
     "BGW_API_TOKENS": f" read:{TOKEN} ",
@@ -66,6 +68,8 @@ INVALID = {
     "BGW_API_TOKENS": "admin:short",
     "SHRINK_ALERT_PCT": "-",
     "DAGSTER_UI_URL": "dagster:3000",
+    "S3_SSE": "aes256",
+    "BGW_ARCHIVE_KEY_FILE": "/nonexistent/archive.key",
 }
 
 
@@ -81,6 +85,12 @@ def test_every_documented_variable_is_walked() -> None:
 @pytest.fixture
 def doors_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)  # no .env of the checkout's
+    from bgw_pipeline.core.files.sealing import write_key_file
+
+    key_file = Path(VALUES["BGW_ARCHIVE_KEY_FILE"].strip())
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    key_file.unlink(missing_ok=True)
+    write_key_file(key_file)
     for name, value in VALUES.items():
         monkeypatch.setenv(name, value)
     context.settings.cache_clear()
@@ -121,6 +131,12 @@ def test_every_door_reads_the_same_values(doors_env: None, monkeypatch: pytest.M
     assert [t.role for t in settings.api_tokens] == ["read"] and settings.api_exports_per_hour == 3
     assert settings.api_allow_unauthenticated is True
     assert settings.dagster_ui_url == "https://dagster.example.org"
+    assert s3.sse == settings.s3_sse == "aws:kms"
+    key = store.key()
+    assert key is not None and settings.archive_key is not None
+    assert key.path == settings.archive_key.path == Path("/tmp/bgw-doors/archive.key")
+    assert key.public == settings.archive_key.public
+    assert store.storage().key.public == settings.archive_storage().key.public  # type: ignore[union-attr]
 
     ops = settings.operations
     assert ops == OperationsSettings.from_env()

@@ -18,6 +18,7 @@ from bgw_pipeline.api.limits import client_ip
 from bgw_pipeline.api.runs import RunOutcome, run_backup, run_import
 from bgw_pipeline.core.archive.reader import open_archive
 from bgw_pipeline.core.archive.summary import summarize_archive
+from bgw_pipeline.core.files.sealing import is_sealed, opened
 from bgw_pipeline.core.importing.importer import ImportFolders
 from bgw_pipeline.core.model.errors import ArchiveError
 from bgw_pipeline.core.operations.ledger import record_refused_import
@@ -107,7 +108,7 @@ def _zip_upload(upload: UploadFile, folder: Path) -> Path:
         from bgw_pipeline.core.model.errors import ArchiveError
 
         raise ArchiveError(f"{upload.filename or 'the upload'} is empty, not a ZIP archive")
-    if not zipfile.is_zipfile(path):
+    if not zipfile.is_zipfile(path) and not is_sealed(path):  # sealed: opened by the import
         raise_not_zip(upload.filename)
     return path
 
@@ -146,8 +147,11 @@ async def summary(file: UploadFile = File(..., description="The ZIP archive")) -
     """Version, contents, compatibility and a preview, as the API document shows."""
 
     def analyse(folder: Path) -> dict[str, object]:
-        path = _zip_upload(file, folder)
-        with open_archive(path, context.limits()) as reader:
+        upload = _zip_upload(file, folder)
+        with (
+            opened(upload, context.settings().archive_key) as path,
+            open_archive(path, context.limits()) as reader,
+        ):
             return summarize_archive(reader, path.stat().st_size)
 
     with temporary_folder() as tmp:

@@ -79,7 +79,9 @@ def import_archive(archive: str, apply: bool, on_error: str, url: str | None, ou
     from bgw_pipeline.core.importing.importer import ImportOptions, import_postgres
 
     values = settings()
-    options = ImportOptions(dry_run=not apply, on_error=on_error, limits=archive_limits(values))
+    options = ImportOptions(
+        dry_run=not apply, on_error=on_error, limits=archive_limits(values), key=values.archive_key
+    )
     url = url or values.database_url
     folders = import_folders(values)
     with _local_archive(archive, values) as local, out.working("importing"):
@@ -162,8 +164,11 @@ def inspect(archive: str, out: Output) -> int:
     from bgw_pipeline.core.archive.summary import summarize_archive
 
     values = settings()
+    from bgw_pipeline.core.files.sealing import opened
+
     with (
-        _local_archive(archive, values) as local,
+        _local_archive(archive, values) as stored,
+        opened(stored, values.archive_key) as local,  # sealed at rest: decrypted first
         open_archive(local, archive_limits(values)) as reader,
     ):
         summary = summarize_archive(reader, local.stat().st_size)

@@ -69,8 +69,9 @@ def demo_db(scale: float, seed: int, if_empty: bool, url: str | None, out: Outpu
 def export(include_raw_data: bool, out_dir: Path | None, url: str | None, out: Output) -> int:
     """Write a full archive of the database, without Dagster (the fastest path).
 
-    The ZIP is written under a hidden name and renamed when complete; with S3_ENABLED
-    and no --out it is then uploaded.
+    The ZIP is written under a hidden name and renamed when complete. Without --out it
+    then goes to the storage: uploaded with S3_ENABLED, encrypted with
+    BGW_ARCHIVE_KEY_FILE. With --out it stays a plain ZIP in DIR.
 
     \b
     Examples:
@@ -100,8 +101,8 @@ def export(include_raw_data: bool, out_dir: Path | None, url: str | None, out: O
             finally:
                 engine.dispose()
     location = str(result.path)
-    if values.s3_enabled and out_dir is None:
-        location = values.archive_storage().store(result.path)  # the S3 bucket
+    if out_dir is None:  # into the storage: the S3 bucket, sealed with BGW_ARCHIVE_KEY_FILE
+        location = values.archive_storage().store(result.path)
     data = {
         "archive": location,
         "size_bytes": result.size_bytes,

@@ -13,6 +13,7 @@ from bgw_pipeline import __version__
 from bgw_pipeline.cli.archive_commands import archives, import_archive, inspect, undo
 from bgw_pipeline.cli.database_commands import api, backup, demo_db, export
 from bgw_pipeline.cli.exit_codes import ExitCode, exit_code_for
+from bgw_pipeline.cli.key_commands import keygen
 from bgw_pipeline.cli.output import quiet_closed_stdout
 from bgw_pipeline.core.model.errors import BgwError, TransientError
 
@@ -44,7 +45,7 @@ def bgw() -> None:
     """
 
 
-for _command in (demo_db, export, backup, archives, import_archive, undo, inspect, api):
+for _command in (demo_db, export, backup, archives, import_archive, undo, inspect, keygen, api):
     bgw.add_command(_command)
 
 

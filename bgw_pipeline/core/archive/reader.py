@@ -36,6 +36,7 @@ from bgw_pipeline.core.archive.safety import (
     check_member_name,
 )
 from bgw_pipeline.core.archive.verification import VerificationReport, verify_members
+from bgw_pipeline.core.files.sealing import is_sealed
 from bgw_pipeline.core.model.entities import CORE_ENTITIES, ENTITIES_BY_NAME, RAW_ENTITIES, Entity
 from bgw_pipeline.core.model.errors import (
     ArchiveError,
@@ -277,6 +278,11 @@ def open_archive(path: Path, limits: ArchiveLimits | None = None) -> Iterator[Ar
     except Exception as exc:  # noqa: BLE001 - any failure to read the directory means the same
         # zipfile raises BadZipFile, but also NotImplementedError (a "version 6.4" entry),
         # EOFError, struct.error... on hostile bytes: all are "not a readable ZIP".
+        if is_sealed(path):
+            raise ArchiveError(
+                f"{path.name} is encrypted (age): it opens with the key in "
+                "BGW_ARCHIVE_KEY_FILE, through bgw import or bgw inspect"
+            ) from None
         raise ArchiveError(f"{path.name} is not a ZIP archive (or is truncated): {exc}") from None
     with zf:
         infos = zf.infolist()

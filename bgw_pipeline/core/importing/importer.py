@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from bgw_pipeline.core.archive.reader import ArchiveReader, open_archive
 from bgw_pipeline.core.files.digests import file_sha256
+from bgw_pipeline.core.files.sealing import opened
 from bgw_pipeline.core.importing.report import ImportReport
 from bgw_pipeline.core.importing.run import ImportFolders, ImportOptions, ImportRun, OnError
 from bgw_pipeline.core.model.errors import TransientError
@@ -85,9 +86,12 @@ def _imported(
     report = ImportReport(import_id=f"import-{uuid.uuid4()}", dry_run=options.dry_run)
     # The file's hash names the saved plan; it is needed only once the rows are loaded,
     # so it is taken beside the import (hashlib lets other threads run while it hashes).
-    with ThreadPoolExecutor(1, thread_name_prefix="bgw-archive-sha256") as hasher:
-        job = ImportRun(archive, hasher.submit(file_sha256, archive), folders, options, report)
-        with open_archive(archive, options.limits) as reader:
+    with (
+        opened(archive, options.key) as plain,  # a sealed archive: decrypted, authenticated
+        ThreadPoolExecutor(1, thread_name_prefix="bgw-archive-sha256") as hasher,
+    ):
+        job = ImportRun(plain, hasher.submit(file_sha256, plain), folders, options, report)
+        with open_archive(plain, options.limits) as reader:
             reader.require_compatible()
             run(job, reader)
     report.duration_seconds = round(time.monotonic() - started, 3)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from bgw_pipeline.core.archive.reader import ArchiveLimits
+from bgw_pipeline.core.files.sealing import ArchiveKey
 from bgw_pipeline.core.importing.report import ImportReport
 
 OnError = Literal["abort", "skip"]
@@ -44,6 +45,7 @@ class ImportOptions:
     on_error: OnError = "abort"
     limits: ArchiveLimits = field(default_factory=ArchiveLimits)
     use_saved_plan: bool = True
+    key: ArchiveKey | None = None  # opens archives sealed at rest (BGW_ARCHIVE_KEY_FILE)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Where archives live: one interface, a local folder or an S3-compatible bucket.
 
 Archives are always written to a local work folder first (atomically); `store` then
-makes them durable in the storage. Status sidecars (`<archive>.status.json`) and
+makes them durable in the storage, sealed with age when a key is set (files/sealing.py),
+and `local_copy` gives them back as plain ZIPs. Status sidecars (`<archive>.status.json`) and
 "an import is reading this" markers live in the same storage, so retention sees them
 wherever the archives are.
 """
@@ -23,6 +24,7 @@ import orjson
 
 from bgw_pipeline.core.archive.format import ARCHIVE_PREFIX, ARCHIVE_SUFFIX
 from bgw_pipeline.core.files.atomic_files import atomic_write
+from bgw_pipeline.core.files.sealing import ArchiveKey, opened, seal
 from bgw_pipeline.core.files.work_folders import work_folder
 from bgw_pipeline.core.model.errors import NotFoundError
 
@@ -79,6 +81,7 @@ class ArchiveStorage(ABC):
     """The operations every archive storage offers."""
 
     description: str
+    key: ArchiveKey | None = None  # seal archives at rest (BGW_ARCHIVE_KEY_FILE)
 
     @abstractmethod
     def list_archives(self) -> list[StoredArchive]: ...
@@ -104,8 +107,28 @@ class ArchiveStorage(ABC):
 
     @abstractmethod
     @contextmanager
+    def _stored_copy(self, name: str) -> Iterator[Path]:
+        """A local file with the stored bytes (sealed or not), while the block runs."""
+
+    @contextmanager
     def local_copy(self, name: str) -> Iterator[Path]:
-        """A local file with the archive's bytes, for as long as the block runs."""
+        """A local file with the archive's plain ZIP, for as long as the block runs;
+        a sealed archive is decrypted and authenticated whole first (ArchiveError if it
+        fails, or if no key is set)."""
+        with self._stored_copy(name) as stored, opened(stored, self.key) as plain:
+            yield plain
+
+    @contextmanager
+    def _bytes_to_store(self, local: Path) -> Iterator[Path]:
+        """The file to store for the finished archive `local`: itself, or a sealed copy."""
+        if self.key is None:
+            yield local
+            return
+        with work_folder("bgw-seal-") as folder:
+            sealed = folder / local.name
+            with atomic_write(sealed, durable=False) as fh:
+                seal(local, fh, self.key)
+            yield sealed
 
     def location(self, name: str) -> str:
         return name
@@ -150,9 +173,10 @@ class ArchiveStorage(ABC):
 class LocalStorage(ArchiveStorage):
     """Archives in a folder (EXPORT_PATH)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, key: ArchiveKey | None = None) -> None:
         self.folder = folder
         self.description = str(folder)
+        self.key = key
 
     def list_archives(self) -> list[StoredArchive]:
         if not self.folder.is_dir():
@@ -166,9 +190,10 @@ class LocalStorage(ArchiveStorage):
 
     def store(self, local: Path) -> str:
         target = self.folder / local.name
-        if local.resolve() != target.resolve():
-            with atomic_write(target) as fh, open(local, "rb") as src:
-                shutil.copyfileobj(src, fh, 1 << 20)
+        with self._bytes_to_store(local) as source:
+            if source.resolve() != target.resolve():  # sealed, or written elsewhere
+                with atomic_write(target) as fh, open(source, "rb") as src:
+                    shutil.copyfileobj(src, fh, 1 << 20)
         return str(target)
 
     def delete(self, name: str) -> None:
@@ -196,7 +221,7 @@ class LocalStorage(ArchiveStorage):
         return [(prefix + p.name, p.stat().st_mtime) for p in folder.iterdir()]
 
     @contextmanager
-    def local_copy(self, name: str) -> Iterator[Path]:
+    def _stored_copy(self, name: str) -> Iterator[Path]:
         path = self.folder / check_archive_name(name)
         if not path.exists():
             raise NotFoundError(f"no archive {name} in {self.folder}")

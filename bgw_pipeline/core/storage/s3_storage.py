@@ -21,6 +21,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bgw_pipeline.core.files.digests import file_sha256
+from bgw_pipeline.core.files.sealing import ArchiveKey
 from bgw_pipeline.core.model.errors import ConfigError, NotFoundError, TransientError
 from bgw_pipeline.core.storage.archive_storage import (
     STATUS_SUFFIX,
@@ -49,23 +50,33 @@ class S3Settings:
     secret_key: str | None
     region: str = "us-east-1"
     prefix: str = ""
+    sse: str = ""  # server-side encryption asked of the bucket: "", AES256 or aws:kms
 
     @classmethod
     def from_values(
-        cls, bucket: str, endpoint: str, access_key: str, secret_key: str, region: str
+        cls,
+        bucket: str,
+        endpoint: str,
+        access_key: str,
+        secret_key: str,
+        region: str,
+        sse: str = "",
     ) -> S3Settings:
         """From configuration strings, where empty means "not set"."""
         return cls(bucket, endpoint or None, access_key or None, secret_key or None,
-                   region or "us-east-1")  # fmt: skip
+                   region or "us-east-1", sse=sse)  # fmt: skip
 
 
 class S3Storage(ArchiveStorage):
     """Archives as objects `<prefix><name>` in one bucket."""
 
-    def __init__(self, settings: S3Settings, client: Any | None = None) -> None:
+    def __init__(
+        self, settings: S3Settings, client: Any | None = None, key: ArchiveKey | None = None
+    ) -> None:
         if not settings.bucket:
             raise ConfigError("S3_ENABLED is true but S3_BUCKET is empty")
         self.settings = settings
+        self.key = key
         self.description = f"s3://{settings.bucket}/{settings.prefix}"
         self.client = client or boto3.client(
             "s3",
@@ -123,18 +134,36 @@ class S3Storage(ArchiveStorage):
                         )
         return found
 
+    def _upload_args(self, sha: str) -> dict[str, str | dict[str, str]]:
+        """The server checks each part's SHA-256 as it receives it (ChecksumAlgorithm);
+        the whole file's SHA-256 goes in the metadata for the check after the upload."""
+        args: dict[str, str | dict[str, str]] = {
+            "Metadata": {"sha256": sha},
+            "ContentType": "application/octet-stream" if self.key else "application/zip",
+            "ChecksumAlgorithm": "SHA256",
+        }
+        if self.settings.sse:
+            args["ServerSideEncryption"] = self.settings.sse
+        return args
+
     def store(self, local: Path) -> str:
-        sha = file_sha256(local)
         key = self._key(local.name)
-        with self.errors(f"upload of {local.name}"):
-            self.client.upload_file(
-                str(local), self.settings.bucket, key,
-                ExtraArgs={"Metadata": {"sha256": sha}, "ContentType": "application/zip"},
-                Config=MULTIPART,
-            )  # fmt: skip
-            head = self.client.head_object(Bucket=self.settings.bucket, Key=key)
-        if head["ContentLength"] != local.stat().st_size or head["Metadata"].get("sha256") != sha:
+        with self._bytes_to_store(local) as upload:
+            sha = file_sha256(upload)
+            with self.errors(f"upload of {local.name}"):
+                self.client.upload_file(
+                    str(upload), self.settings.bucket, key,
+                    ExtraArgs=self._upload_args(sha), Config=MULTIPART,
+                )  # fmt: skip
+                head = self.client.head_object(Bucket=self.settings.bucket, Key=key)
+            size = upload.stat().st_size
+        if head["ContentLength"] != size or head["Metadata"].get("sha256") != sha:
             raise StorageError(f"upload of {local.name} did not verify (size or SHA-256 differ)")
+        if self.settings.sse and head.get("ServerSideEncryption") != self.settings.sse:
+            raise StorageError(
+                f"upload of {local.name}: the bucket did not apply server-side encryption "
+                f"{self.settings.sse} (S3_SSE)"
+            )
         local.unlink()  # with S3 on, archives live only in the bucket (TestOps)
         return self.location(local.name)
 
@@ -184,7 +213,7 @@ class S3Storage(ArchiveStorage):
         return keys
 
     @contextmanager
-    def local_copy(self, name: str) -> Iterator[Path]:
+    def _stored_copy(self, name: str) -> Iterator[Path]:
         if "/" in name or name.startswith("."):
             raise NotFoundError(f"no archive named {name[:80]!r}")
         if not self._exists(name):

@@ -79,6 +79,7 @@ def import_archive(
         dry_run=config.dry_run,
         on_error=config.on_error.value,
         limits=import_inbox.limits,
+        key=archive_store.key(),
     )
     report_path: Path | None = None
     succeeded = False

@@ -63,6 +63,8 @@ def _archive_store(settings: Settings) -> ArchiveStore:
         s3_access_key=_secret("S3_ACCESS_KEY", ""),
         s3_secret_key=_secret("S3_SECRET_KEY", ""),
         s3_region=settings.s3_region,
+        s3_sse=settings.s3_sse,
+        archive_key_file=str(settings.archive_key.path) if settings.archive_key else "",
     )
 
 

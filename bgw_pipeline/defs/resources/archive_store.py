@@ -8,6 +8,7 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
+from bgw_pipeline.core.files.sealing import ArchiveKey
 from bgw_pipeline.core.storage.archive_storage import ArchiveStorage, LocalStorage
 from bgw_pipeline.core.storage.s3_storage import S3Settings, S3Storage
 
@@ -23,6 +24,10 @@ class ArchiveStore(dg.ConfigurableResource):
     s3_secret_key: str = Field(default="", description="S3_SECRET_KEY (secret)")
     s3_region: str = Field(default="us-east-1", description="S3_REGION")
     s3_prefix: str = Field(default="", description="Key prefix for archives in the bucket.")
+    s3_sse: str = Field(default="", description="S3_SSE: server-side encryption (AES256, aws:kms)")
+    archive_key_file: str = Field(
+        default="", description="BGW_ARCHIVE_KEY_FILE: age key file sealing archives at rest"
+    )
 
     @property
     def archive_dir(self) -> Path:
@@ -44,11 +49,16 @@ class ArchiveStore(dg.ConfigurableResource):
             self.s3_access_key.strip(),
             self.s3_secret_key.strip(),
             self.s3_region,
+            self.s3_sse,
         )
         return replace(settings, prefix=self.s3_prefix)
+
+    def key(self) -> ArchiveKey | None:
+        """The key that seals and opens archives, if one is set."""
+        return ArchiveKey.load(Path(self.archive_key_file)) if self.archive_key_file else None
 
     def storage(self) -> ArchiveStorage:
         """The archive storage this deployment uses."""
         if self.s3_enabled:
-            return S3Storage(self.s3_settings())
-        return LocalStorage(self.archive_dir)
+            return S3Storage(self.s3_settings(), key=self.key())
+        return LocalStorage(self.archive_dir, key=self.key())

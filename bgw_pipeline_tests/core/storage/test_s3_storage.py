@@ -91,3 +91,31 @@ def test_a_stopped_server_is_a_transient_error(tmp_path: Path) -> None:
         storage.list_archives()
     assert SECRET_KEY not in str(caught.value)
     assert boto3  # imported for the server helper
+
+
+def test_sealed_archives_in_s3_are_checked_encrypted_and_opened(
+    s3_endpoint: str, tmp_path: Path
+) -> None:
+    """With a key the bucket holds only age's ciphertext; the server checked each part's
+    SHA-256 and applied server-side encryption; a copy comes back as the plain ZIP."""
+    from dataclasses import replace
+
+    from bgw_pipeline.core.files.sealing import AGE_HEADER, write_key_file
+
+    key = write_key_file(tmp_path / "archive.key")
+    settings = replace(new_bucket(s3_endpoint), sse="AES256")
+    storage = S3Storage(settings, key=key)
+    big = _archive(tmp_path, 0, size=9 * 1024 * 1024)
+    content = big.read_bytes()
+    storage.store(big)
+    client = storage.client
+    head = client.head_object(Bucket=settings.bucket, Key=big.name, ChecksumMode="ENABLED")
+    assert head["ServerSideEncryption"] == "AES256"
+    assert head.get("ChecksumSHA256"), "the server was asked to check SHA-256"
+    stored = client.get_object(Bucket=settings.bucket, Key=big.name)["Body"].read()
+    assert stored.startswith(AGE_HEADER) and content[:4096] not in stored
+    with storage.local_copy(big.name) as local:
+        assert local.read_bytes() == content
+    with pytest.raises(Exception, match="BGW_ARCHIVE_KEY_FILE"):  # noqa: SIM117
+        with S3Storage(settings).local_copy(big.name):
+            pass
