@@ -21,6 +21,7 @@ from bgw_pipeline.core.backup.integrity import IntegrityResult, duplicate_ids, o
 from bgw_pipeline.core.backup.restore_drill import DrillReport, run_restore_drill
 from bgw_pipeline.core.export.snapshot_tee import snapshot_paths
 from bgw_pipeline.core.model.entities import ALL_ENTITIES, CORE_ENTITIES, ENTITIES_BY_NAME
+from bgw_pipeline.core.model.errors import BgwError
 from bgw_pipeline.core.storage.archive_storage import ArchiveStorage
 from bgw_pipeline.core.storage.catalog import list_archives
 from bgw_pipeline.defs.names import (
@@ -124,8 +125,14 @@ ARCHIVE_CHECK_SPECS = [
 
 
 def _verify(storage: ArchiveStorage, name: str) -> VerificationReport:
-    with storage.local_copy(name) as path:
-        return verify_archive(path, ArchiveLimits.unlimited())
+    """The archive checked alone; one that cannot even be opened (a damaged ZIP, a sealed
+    archive that fails its authentication) is a failed check with the reason, not a
+    failed step: the UI and `bgw archives` then say what is wrong with it."""
+    try:
+        with storage.local_copy(name) as path:
+            return verify_archive(path, ArchiveLimits.unlimited())
+    except BgwError as exc:
+        return VerificationReport(ok=False, problems=[str(exc)])
 
 
 def _verified(
