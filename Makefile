@@ -71,10 +71,11 @@ bench: $(TEST_STAMP)
 	$(BIN)/python bench/run_bench.py $(if $(LARGE),--large,) $(if $(XL),--xl,)
 
 ## reliability: the reliability suite at full size (more examples, fuzzing, load);
-## prints the summary table and writes docs/RELIABILITY.md
+## prints the summary table and writes docs/RELIABILITY.md; SOAK=1 adds the 30-minute soak
+## (SOAK_MINUTES=N to change its length)
 reliability: $(TEST_STAMP)
 	rm -rf .reliability
-	BGW_RELIABILITY=full BGW_RELIABILITY_DIR=$(CURDIR)/.reliability \
+	BGW_SOAK=$(SOAK) BGW_RELIABILITY=full BGW_RELIABILITY_DIR=$(CURDIR)/.reliability \
 	  $(BIN)/pytest -n 2 --dist loadgroup bgw_pipeline_tests/reliability \
 	  bgw_pipeline_tests/core/archive/test_writer.py::test_a_concurrent_writer_does_not_leak_into_the_archive
 	$(BIN)/python -m bgw_pipeline_tests.reliability.report .reliability docs/RELIABILITY.md

@@ -15,6 +15,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+import psycopg
+
 from bgw_pipeline.core.database.postgres import reads as postgres_reads
 from bgw_pipeline.core.database.postgres.connect import (
     DirectConnection,
@@ -26,6 +28,7 @@ from bgw_pipeline.core.database.postgres.rows import PostgresRowReader
 from bgw_pipeline.core.database.schema_ddl import ddl_statements
 from bgw_pipeline.core.encoding.encoded_chunks import EncodedChunk
 from bgw_pipeline.core.model.entities import ALL_ENTITIES, Entity
+from bgw_pipeline.core.model.errors import DatabaseUnavailableError
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -127,7 +130,8 @@ def open_postgres_snapshot(url: str, writable: bool = False) -> Iterator[Postgre
     `driver_connection`; whatever is not committed is rolled back on leaving.
 
     Raises:
-        DatabaseUnavailableError: the database cannot be reached (worth retrying).
+        DatabaseUnavailableError: the database cannot be reached, or broke off a read-only
+            snapshot (worth retrying).
         ConfigError: the URL is malformed.
     """
     conn = connect_postgres(url)
@@ -147,6 +151,16 @@ def open_postgres_snapshot(url: str, writable: bool = False) -> Iterator[Postgre
             str(snapshot_id[0]),
         )
         yield PostgresSnapshot(conn, row_reader)
+    except psycopg.OperationalError as exc:
+        if writable:
+            raise  # the apply says what it means for its transaction (importing/importer.py)
+        # The server went away mid-read (a restart, a failover, a dropped connection): a
+        # sentence and a retry, not a traceback. Only the first line: it may quote data.
+        first = " ".join(str(exc).strip().splitlines()[:1])
+        raise DatabaseUnavailableError(
+            f"PostgreSQL broke off the read ({type(exc).__name__}: {first}); nothing was "
+            "written: try again"
+        ) from None
     finally:
         try:
             if row_reader is not None:
