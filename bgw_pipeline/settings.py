@@ -176,6 +176,7 @@ class Settings:
     api_tokens: tuple[ApiToken, ...] = ()
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    api_concurrent_runs: int = 2
     api_allow_unauthenticated: bool = False
     dagster_ui_url: str = "http://localhost:3000"
     # Schedules, retention, retries and guards: read (and checked) with the rest, so an
@@ -202,6 +203,7 @@ class Settings:
             api_tokens=_tokens("BGW_API_TOKENS"),
             api_host=os.environ.get("API_HOST", "").strip() or "127.0.0.1",
             api_port=_int("API_PORT", 8000, minimum=1),
+            api_concurrent_runs=_int("API_CONCURRENT_RUNS", max(2, os.cpu_count() or 2), minimum=1),
             api_allow_unauthenticated=_bool("BGW_API_ALLOW_UNAUTHENTICATED", False),
             dagster_ui_url=_url("DAGSTER_UI_URL", "http://localhost:3000"),
             operations=OperationsSettings.from_env(),

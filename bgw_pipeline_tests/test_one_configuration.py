@@ -53,6 +53,7 @@ VALUES = {
     "BGW_ARCHIVE_KEY_FILE": " /tmp/bgw-doors/archive.key ",  # written by doors_env
     "API_HOST": " 127.0.0.2 ",
     "API_PORT": " 8123 ",
+    "API_CONCURRENT_RUNS": " 3 ",
     "BGW_API_TOKENS": f" read:{TOKEN} ",
     "BGW_API_ALLOW_UNAUTHENTICATED": " yes ",
     "API_EXPORTS_PER_HOUR": " 3 ",
@@ -65,6 +66,7 @@ INVALID = {
     "S3_ENABLED": "ture",
     "RETRY_MAX_TRIES": "0",
     "API_PORT": "http",
+    "API_CONCURRENT_RUNS": "0",
     "BGW_API_TOKENS": "admin:short",
     "SHRINK_ALERT_PCT": "-",
     "DAGSTER_UI_URL": "dagster:3000",
@@ -128,6 +130,7 @@ def test_every_door_reads_the_same_values(doors_env: None, monkeypatch: pytest.M
     ) == ("bucket-of-doors", "http://127.0.0.1:9", "access-of-doors", "secret-of-doors",
           "eu-west-3")  # fmt: skip
     assert settings.api_host == "127.0.0.2" and settings.api_port == 8123
+    assert settings.api_concurrent_runs == 3
     assert [t.role for t in settings.api_tokens] == ["read"] and settings.api_exports_per_hour == 3
     assert settings.api_allow_unauthenticated is True
     assert settings.dagster_ui_url == "https://dagster.example.org"

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -16,6 +18,7 @@ from typing import Any
 import dagster as dg
 from dagster._core.instance.ref import InstanceRef
 
+from bgw_pipeline.api import context
 from bgw_pipeline.core.model.errors import BackupRunningError, TransientError
 from bgw_pipeline.defs.names import BACKUP_JOB, CALLER_WAITS_TAG, EXPORT_ARCHIVE, IMPORT_JOB
 from bgw_pipeline.run_backup import archive_materialization
@@ -74,12 +77,29 @@ def shared_instance() -> dg.DagsterInstance:
         return _OPENED[0]
 
 
+_SLOTS: list[threading.Semaphore] = []
+
+
+@contextmanager
+def _run_slot() -> Iterator[None]:
+    """One of API_CONCURRENT_RUNS places to run a job. Runs share one process (and its
+    GIL) and the machine's cores: 32 dry runs at once would each take 16 times as long and
+    starve an export past its 5 minutes; taking turns keeps every run near its own time.
+    Waiting happens in a request's worker thread, never on the event loop."""
+    with _OPENING:
+        if not _SLOTS:
+            _SLOTS.append(threading.BoundedSemaphore(context.settings().api_concurrent_runs))
+    with _SLOTS[0]:
+        yield
+
+
 def close_shared_instance() -> None:
     """Close what the server opened for its life (on shutdown): the instance and the
     definitions, whose resources were read from the settings of that time."""
     with _OPENING:
         while _OPENED:
             _OPENED.pop().dispose()
+        _SLOTS.clear()
         _definitions.cache_clear()
 
 
@@ -125,9 +145,10 @@ def run_backup(include_raw_data: bool) -> RunOutcome:
     """backup_job with the API's include_raw_data; its archive's metadata on success."""
     job = _definitions().resolve_job_def(BACKUP_JOB)
     config = {"ops": {EXPORT_ARCHIVE: {"config": {"include_raw_data": include_raw_data}}}}
-    result = job.execute_in_process(
-        run_config=config, instance=shared_instance(), raise_on_error=False, tags=HTTP_TAGS
-    )
+    with _run_slot():
+        result = job.execute_in_process(
+            run_config=config, instance=shared_instance(), raise_on_error=False, tags=HTTP_TAGS
+        )
     if not result.success:
         message, _metadata = _failure(result, EXPORT_ARCHIVE)
         return RunOutcome(result.run_id, False, {}, f"backup_job failed: {message}")
@@ -140,9 +161,10 @@ def run_import(archive: Path, dry_run: bool) -> RunOutcome:
     """import_archive_job for an uploaded archive."""
     job = _definitions().resolve_job_def(IMPORT_JOB)
     config = {"ops": {"import_archive": {"config": {"archive": str(archive), "dry_run": dry_run}}}}
-    result = job.execute_in_process(
-        run_config=config, instance=shared_instance(), raise_on_error=False, tags=HTTP_TAGS
-    )
+    with _run_slot():
+        result = job.execute_in_process(
+            run_config=config, instance=shared_instance(), raise_on_error=False, tags=HTTP_TAGS
+        )
     if result.success:
         return RunOutcome(
             result.run_id, True, {"import_id": result.output_for_node("import_archive")}
