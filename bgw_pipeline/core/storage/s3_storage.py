@@ -84,7 +84,13 @@ class S3Storage(ArchiveStorage):
             aws_access_key_id=settings.access_key or None,
             aws_secret_access_key=settings.secret_key or None,
             region_name=settings.region or None,
-            config=Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=10),
+            # A stalled server fails an attempt after 60 s without a byte (read_timeout);
+            # 500s and timeouts are tried 3 times, then the run's own retry takes over.
+            config=Config(
+                retries={"max_attempts": 3, "mode": "standard"},
+                connect_timeout=10,
+                read_timeout=60,
+            ),
         )
 
     def _key(self, name: str) -> str:
