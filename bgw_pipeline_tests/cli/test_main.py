@@ -193,9 +193,16 @@ def test_a_closed_pipe_ends_quietly(workspace: Path, capsys: pytest.CaptureFixtu
 
 def test_ctrl_c_ends_with_130_and_no_traceback(workspace: Path) -> None:
     url = f"sqlite:///{workspace / 'big.db'}"
-    process = _bgw_process("demo-db", "--scale", "30", "--url", url, cwd=workspace,
+    process = _bgw_process("demo-db", "--scale", "60", "--url", url, cwd=workspace,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
-    time.sleep(2.5)  # past start-up, into the writing
+    deadline = time.monotonic() + 60
+    # Past start-up, into the writing: a fixed sleep raced a fast run to its end.
+    while process.poll() is None and time.monotonic() < deadline:
+        written = sum(f.stat().st_size for f in workspace.glob("big.db*"))  # -wal, -journal
+        if written > 1_000_000:
+            break
+        time.sleep(0.05)
+    assert process.poll() is None, "demo-db finished before it could be interrupted"
     process.send_signal(signal.SIGINT)
     _out, err = process.communicate(timeout=120)
     assert process.returncode == ExitCode.INTERRUPTED, err
