@@ -173,6 +173,10 @@ def test_an_archive_in_s3_is_inspected_and_imported_where_it_lies(
         assert dry["success"] is True and dry["archive"]
 
 
+def _sigint_at_default() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _bgw_process(*args: str, cwd: Path, **popen: object) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "bgw_pipeline.cli", *args], cwd=cwd,
                             env={**os.environ}, **popen)  # type: ignore[call-overload]  # fmt: skip
@@ -193,8 +197,11 @@ def test_a_closed_pipe_ends_quietly(workspace: Path, capsys: pytest.CaptureFixtu
 
 def test_ctrl_c_ends_with_130_and_no_traceback(workspace: Path) -> None:
     url = f"sqlite:///{workspace / 'big.db'}"
+    # As at a terminal: SIGINT at its default. A test runner's worker may ignore SIGINT,
+    # and an ignored signal stays ignored across exec, so the child would never see it.
     process = _bgw_process("demo-db", "--scale", "60", "--url", url, cwd=workspace,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           preexec_fn=_sigint_at_default)  # fmt: skip
     deadline = time.monotonic() + 60
     # Past start-up, into the writing: a fixed sleep raced a fast run to its end.
     while process.poll() is None and time.monotonic() < deadline:
