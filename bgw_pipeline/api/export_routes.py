@@ -16,9 +16,8 @@ from bgw_pipeline.api.errors import json_error
 from bgw_pipeline.api.files import save_upload, stream_from, temporary_folder
 from bgw_pipeline.api.limits import client_ip
 from bgw_pipeline.api.runs import RunOutcome, run_backup, run_import
-from bgw_pipeline.core.archive.reader import open_archive
-from bgw_pipeline.core.archive.summary import summarize_archive
-from bgw_pipeline.core.files.sealing import is_sealed, opened
+from bgw_pipeline.core.archive.summary import summarize_archive_file
+from bgw_pipeline.core.files.sealing import is_sealed
 from bgw_pipeline.core.importing.importer import ImportFolders
 from bgw_pipeline.core.model.errors import ArchiveError
 from bgw_pipeline.core.operations.ledger import record_refused_import
@@ -148,11 +147,7 @@ async def summary(file: UploadFile = File(..., description="The ZIP archive")) -
 
     def analyse(folder: Path) -> dict[str, object]:
         upload = _zip_upload(file, folder)
-        with (
-            opened(upload, context.settings().archive_key) as path,
-            open_archive(path, context.limits()) as reader,
-        ):
-            return summarize_archive(reader, path.stat().st_size)
+        return summarize_archive_file(upload, context.limits(), context.settings().archive_key)
 
     with temporary_folder() as tmp:
         return JSONResponse(await run_in_threadpool(analyse, Path(tmp)))

@@ -160,18 +160,11 @@ def inspect(archive: str, out: Output) -> int:
       bgw inspect exports/bgw_backup_20261207T070000Z.zip
       bgw inspect s3://bgw-backups/bgw_backup_20261207T070000Z.zip --json
     """  # fmt: skip
-    from bgw_pipeline.core.archive.reader import open_archive
-    from bgw_pipeline.core.archive.summary import summarize_archive
+    from bgw_pipeline.core.archive.summary import summarize_archive_file
 
     values = settings()
-    from bgw_pipeline.core.files.sealing import opened
-
-    with (
-        _local_archive(archive, values) as stored,
-        opened(stored, values.archive_key) as local,  # sealed at rest: decrypted first
-        open_archive(local, archive_limits(values)) as reader,
-    ):
-        summary = summarize_archive(reader, local.stat().st_size)
+    with _local_archive(archive, values) as local:
+        summary = summarize_archive_file(local, archive_limits(values), values.archive_key)
     compatibility = summary.get("compatibility", {})
     lines = [
         f"archive:  {archive}",

@@ -92,3 +92,29 @@ def test_a_second_export_while_one_runs_answers_409_at_once(
         held.release.set()
         exporter.join(WAIT * 2)
     assert held.answer["export"].status_code == 200, held.answer["export"].text
+
+
+def test_with_one_place_a_dry_run_waits_for_the_export_to_finish(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """API_CONCURRENT_RUNS bounds the runs at once: with 1, the dry run takes its turn."""
+    demo_database(tmp_path, 0.02)
+    monkeypatch.setenv("API_CONCURRENT_RUNS", "1")
+    for client in api_client(monkeypatch, tmp_path, tokens=""):
+        held = HeldExport(monkeypatch)
+        exporter = held.start(client)
+        archive = build_archive(tmp_path / "upload.zip", [SEED_GAME]).read_bytes()
+        dry: dict[str, Any] = {}
+
+        def dry_run(c: TestClient = client, body: bytes = archive, out: dict = dry) -> None:
+            out["answer"] = c.post("/api/v1/export/full", files={"file": ("a.zip", body)})
+
+        runner = threading.Thread(target=dry_run)
+        runner.start()
+        runner.join(3)
+        waited = runner.is_alive()  # still waiting for the export's place
+        held.release.set()
+        exporter.join(WAIT * 2)
+        runner.join(WAIT * 2)
+        assert waited, "with one place the dry run did not wait for the export"
+        assert dry["answer"].status_code == 200, dry["answer"].text

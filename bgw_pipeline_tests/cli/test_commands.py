@@ -195,3 +195,35 @@ def test_a_missing_archive_is_named_not_a_traceback(tmp_path: Path) -> None:
         run = _bgw(*command, cwd=tmp_path)
         assert run.returncode == 2, run.stderr
         assert run.stderr.strip() == f"bgw: error: no archive at {missing}"
+
+
+def test_keygen_then_export_stores_sealed_and_out_stays_plain(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`bgw keygen` writes a key; with it set, `bgw export` stores the archive encrypted,
+    `bgw inspect` still reads it, and `--out DIR` writes a plain ZIP where asked."""
+    import json as json_module
+    import zipfile
+
+    from bgw_pipeline import cli
+    from bgw_pipeline.core.files.sealing import is_sealed
+
+    key = tmp_path / "archive.key"
+    assert cli.main(["keygen", str(key), "--json"]) == 0
+    assert json_module.loads(capsys.readouterr().out)["public_key"].startswith("age1")
+    assert cli.main(["keygen", str(key)]) == 2  # never overwritten
+    capsys.readouterr()
+    monkeypatch.setenv("BGW_DATABASE_URL", f"sqlite:///{tmp_path / 'bgw.db'}")
+    monkeypatch.setenv("EXPORT_PATH", str(tmp_path / "exports"))
+    monkeypatch.setenv("BGW_ARCHIVE_KEY_FILE", str(key))
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["demo-db", "--scale", "0.02", "--json"]) == 0
+    capsys.readouterr()
+    assert cli.main(["export", "--json"]) == 0
+    stored = Path(json_module.loads(capsys.readouterr().out)["archive"])
+    assert is_sealed(stored)
+    assert cli.main(["inspect", str(stored), "--json"]) == 0
+    assert json_module.loads(capsys.readouterr().out)["contents"]["games_count"] > 0
+    assert cli.main(["export", "--out", str(tmp_path / "plain"), "--json"]) == 0
+    plain = Path(json_module.loads(capsys.readouterr().out)["archive"])
+    assert zipfile.is_zipfile(plain) and not is_sealed(plain)

@@ -102,6 +102,15 @@ def _storage(endpoint: str, bucket: str, read_timeout: float) -> S3Storage:
     return S3Storage(S3Settings(bucket, endpoint, ACCESS_KEY, SECRET_KEY), client=client)
 
 
+@contextmanager
+def _troubled_storage(s3_endpoint: str, read_timeout: float) -> Iterator[tuple[S3Storage, Trouble]]:
+    """A fresh bucket reached through the troubled proxy, and the proxy's controls."""
+    bucket = new_bucket(s3_endpoint).bucket
+    trouble = Trouble()
+    with troubled_proxy(s3_endpoint, trouble) as proxy:
+        yield _storage(proxy, bucket, read_timeout), trouble
+
+
 def _archive(folder: Path) -> Path:
     path = folder / "bgw_backup_20261207T070000Z.zip"
     path.write_bytes(os.urandom(256 * 1024))
@@ -111,10 +120,7 @@ def _archive(folder: Path) -> Path:
 def test_brief_500s_are_retried_and_lasting_500s_fail_clearly(
     s3_endpoint: str, tmp_path: Path
 ) -> None:
-    bucket = new_bucket(s3_endpoint).bucket
-    trouble = Trouble()
-    with troubled_proxy(s3_endpoint, trouble) as proxy:
-        storage = _storage(proxy, bucket, read_timeout=30)
+    with _troubled_storage(s3_endpoint, read_timeout=30) as (storage, trouble):
         trouble.fail = 2  # the service hiccups twice
         first = _archive(tmp_path)
         storage.store(first)
@@ -136,10 +142,7 @@ def test_brief_500s_are_retried_and_lasting_500s_fail_clearly(
 def test_a_stalled_server_times_out_then_the_next_try_works(
     s3_endpoint: str, tmp_path: Path
 ) -> None:
-    bucket = new_bucket(s3_endpoint).bucket
-    trouble = Trouble()
-    with troubled_proxy(s3_endpoint, trouble) as proxy:
-        storage = _storage(proxy, bucket, read_timeout=1)
+    with _troubled_storage(s3_endpoint, read_timeout=1) as (storage, trouble):
         archive = _archive(tmp_path)
         trouble.stall = 3.0  # no byte for longer than the read timeout
         started = time.monotonic()

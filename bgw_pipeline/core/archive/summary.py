@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import orjson
 
-from bgw_pipeline.core.archive.reader import ArchiveReader
+from bgw_pipeline.core.archive.reader import ArchiveLimits, ArchiveReader, open_archive
+from bgw_pipeline.core.files.sealing import ArchiveKey, opened
 from bgw_pipeline.core.model.entities import CORE_ENTITIES, EVENTS, GAMES, RAW_ENTITIES, Entity
 from bgw_pipeline.core.model.values import parse_timestamp
 
@@ -126,3 +128,12 @@ def summarize_archive(
             ),
         },
     }
+
+
+def summarize_archive_file(
+    path: Path, limits: ArchiveLimits, key: ArchiveKey | None = None
+) -> dict[str, Any]:
+    """The summary of the archive at `path` (decrypted first when it is sealed at rest):
+    what `bgw inspect` prints and `POST /summary` answers."""
+    with opened(path, key) as plain, open_archive(plain, limits) as reader:
+        return summarize_archive(reader, plain.stat().st_size)

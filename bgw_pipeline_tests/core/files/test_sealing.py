@@ -97,3 +97,12 @@ def test_key_files_are_private_never_overwritten_and_checked(tmp_path: Path) -> 
             ArchiveKey.load(broken)
     with pytest.raises(ConfigError, match="cannot read"):
         ArchiveKey.load(tmp_path / "missing")
+
+
+def test_open_archive_names_a_sealed_file_as_encrypted(tmp_path: Path, key: ArchiveKey) -> None:
+    from bgw_pipeline.core.archive.reader import open_archive
+
+    sealed = _sealed(tmp_path, key, b"PK\x05\x06" + b"\0" * 18)
+    with pytest.raises(ArchiveError, match=r"encrypted \(age\).*BGW_ARCHIVE_KEY_FILE"):  # noqa: SIM117
+        with open_archive(sealed):
+            pass
