@@ -20,7 +20,7 @@ from bgw_pipeline.core.model.errors import ConfigError
 if TYPE_CHECKING:
     from bgw_pipeline.core.files.sealing import ArchiveKey
     from bgw_pipeline.core.storage.archive_storage import ArchiveStorage
-    from bgw_pipeline.core.storage.s3_storage import S3Settings
+    from bgw_pipeline.core.storage.s3_settings import S3Settings
 
 DEFAULT_DATABASE_URL = "sqlite:///data/bgw.db"
 DEFAULT_EXPORT_PATH = "./exports"
@@ -211,7 +211,7 @@ class Settings:
 
     def s3(self) -> S3Settings:
         """Endpoint, bucket and keys of the S3 storage."""
-        from bgw_pipeline.core.storage.s3_storage import S3Settings
+        from bgw_pipeline.core.storage.s3_settings import S3Settings
 
         return S3Settings.from_values(
             self.s3_bucket, self.s3_endpoint, self.s3_access_key, self.s3_secret_key,

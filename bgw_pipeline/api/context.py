@@ -12,7 +12,7 @@ from bgw_pipeline.core.archive.reader import ArchiveLimits
 from bgw_pipeline.core.database.engines import create_engine
 from bgw_pipeline.core.operations.rate_window import SharedRateWindow
 from bgw_pipeline.core.storage.archive_storage import ArchiveStorage
-from bgw_pipeline.core.storage.s3_storage import S3Settings
+from bgw_pipeline.core.storage.s3_settings import S3Settings
 from bgw_pipeline.settings import Settings
 
 EXPORT_TIMEOUT_SECONDS = 300

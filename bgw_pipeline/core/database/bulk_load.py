@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-from psycopg import sql
 
 from bgw_pipeline.core.model.arrow_tables import arrow_schema
 from bgw_pipeline.core.model.entities import Entity, Kind
@@ -107,6 +106,8 @@ def _insert_sqlite(
 def _insert_postgres(
     driver: Any, entity: Entity, batches: Iterable[pa.RecordBatch], upsert: bool
 ) -> int:
+    from psycopg import sql  # only here: an SQLite import never loads psycopg
+
     # An upsert COPYs into a temporary table first, then merges it in one statement.
     target = sql.Identifier(f"bgw_incoming_{entity.name}" if upsert else entity.name)
     columns = sql.SQL(", ").join(sql.Identifier(name) for name in entity.column_names)

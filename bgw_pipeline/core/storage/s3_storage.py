@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ from bgw_pipeline.core.storage.archive_storage import (
     is_archive_name,
     temporary_download,
 )
+from bgw_pipeline.core.storage.s3_settings import S3Settings
 
 MULTIPART = TransferConfig(multipart_threshold=8 * 1024 * 1024, multipart_chunksize=8 * 1024 * 1024)
 PERMANENT_CODES = {"NoSuchBucket", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"}
@@ -38,33 +38,6 @@ PERMANENT_CODES = {"NoSuchBucket", "AccessDenied", "InvalidAccessKeyId", "Signat
 
 class StorageError(TransientError):
     """The object storage failed in a way that may pass (network, 5xx, timeouts)."""
-
-
-@dataclass(frozen=True)
-class S3Settings:
-    """Where the bucket is (the TestOps variable names)."""
-
-    bucket: str
-    endpoint: str | None
-    access_key: str | None
-    secret_key: str | None
-    region: str = "us-east-1"
-    prefix: str = ""
-    sse: str = ""  # server-side encryption asked of the bucket: "", AES256 or aws:kms
-
-    @classmethod
-    def from_values(
-        cls,
-        bucket: str,
-        endpoint: str,
-        access_key: str,
-        secret_key: str,
-        region: str,
-        sse: str = "",
-    ) -> S3Settings:
-        """From configuration strings, where empty means "not set"."""
-        return cls(bucket, endpoint or None, access_key or None, secret_key or None,
-                   region or "us-east-1", sse=sse)  # fmt: skip
 
 
 class S3Storage(ArchiveStorage):

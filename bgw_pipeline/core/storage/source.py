@@ -12,7 +12,7 @@ from bgw_pipeline.core.model.errors import NotFoundError
 from bgw_pipeline.core.storage.archive_storage import LocalStorage, check_archive_name
 
 if TYPE_CHECKING:
-    from bgw_pipeline.core.storage.s3_storage import S3Settings
+    from bgw_pipeline.core.storage.s3_settings import S3Settings
 
 
 @contextmanager

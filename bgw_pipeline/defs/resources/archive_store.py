@@ -10,7 +10,7 @@ from pydantic import Field
 
 from bgw_pipeline.core.files.sealing import ArchiveKey
 from bgw_pipeline.core.storage.archive_storage import ArchiveStorage, LocalStorage
-from bgw_pipeline.core.storage.s3_storage import S3Settings, S3Storage
+from bgw_pipeline.core.storage.s3_settings import S3Settings
 
 
 class ArchiveStore(dg.ConfigurableResource):
@@ -60,5 +60,7 @@ class ArchiveStore(dg.ConfigurableResource):
     def storage(self) -> ArchiveStorage:
         """The archive storage this deployment uses."""
         if self.s3_enabled:
+            from bgw_pipeline.core.storage.s3_storage import S3Storage  # boto3: only when used
+
             return S3Storage(self.s3_settings(), key=self.key())
         return LocalStorage(self.archive_dir, key=self.key())

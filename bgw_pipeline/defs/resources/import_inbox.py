@@ -9,8 +9,7 @@ from pydantic import Field
 
 from bgw_pipeline.core.archive.reader import ArchiveLimits
 from bgw_pipeline.core.storage.inbox import DEFAULT_SETTLE_SECONDS, Inbox, LocalInbox
-from bgw_pipeline.core.storage.s3_inbox import S3Inbox
-from bgw_pipeline.core.storage.s3_storage import S3Settings
+from bgw_pipeline.core.storage.s3_settings import S3Settings
 
 
 class ImportInbox(dg.ConfigurableResource):
@@ -32,6 +31,8 @@ class ImportInbox(dg.ConfigurableResource):
     def inbox(self, s3: S3Settings) -> Inbox:
         """The inbox: a local folder, or `s3://bucket/prefix/` reached with `s3`'s endpoint."""
         if self.path.startswith("s3://"):
+            from bgw_pipeline.core.storage.s3_inbox import S3Inbox  # boto3: only when used
+
             return S3Inbox(self.path, s3)
         return LocalInbox(Path(self.path))
 
