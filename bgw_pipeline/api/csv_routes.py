@@ -22,8 +22,9 @@ ERRORS = {404: {"description": "No such game"}, 422: {"description": "A bad para
 
 
 def _spooled(write: object) -> tempfile.SpooledTemporaryFile[bytes]:
-    """Run `write(conn, spool)` into a spooled file (memory up to 8 MB, then disk)."""
-    spool = tempfile.SpooledTemporaryFile(max_size=8 << 20)  # noqa: SIM115 - the response closes it
+    """Run `write(conn, spool)` into a spooled file (memory up to 1 MB, then disk): dozens
+    of requests at once must not each hold a whole CSV in memory."""
+    spool = tempfile.SpooledTemporaryFile(max_size=1 << 20)  # noqa: SIM115 - the response closes it
     try:
         with context.connection() as conn:
             write(conn, spool)  # type: ignore[operator]

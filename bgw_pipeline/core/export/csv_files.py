@@ -41,6 +41,7 @@ GAMES_CSV_HEADER = (
 PRICE_HISTORY_CSV_HEADER = ("timestamp", "price", "previous_price", "discount_pct", "url", "store")
 MIN_DAYS, MAX_DAYS, DEFAULT_DAYS = 1, 3650, 365
 CHUNK_ROWS = 20_000
+API_CHUNK_ROWS = 2_000  # rows per chunk of an API CSV: many are served at once
 
 
 def _line(cells: Iterable[Any]) -> bytes:
@@ -101,14 +102,16 @@ def parse_game_ids(raw: str) -> list[str]:
 
 
 def _game_batches(conn: sa.Connection, game_ids: Sequence[str] | None) -> Iterable[pa.RecordBatch]:
+    """Only the CSV's columns (not synonyms, image URLs, ...), a few thousand rows at a
+    time: the API serves many of these at once, and each one's memory is its chunk."""
     table = table_for(GAMES)
-    query = sa.select(*table.columns).order_by(table.c.id)
+    query = sa.select(*(table.c[name] for name in GAMES_CSV_HEADER)).order_by(table.c.id)
     if game_ids:
         query = query.where(table.c.id.in_(list(game_ids)))
-    result = conn.execution_options(yield_per=CHUNK_ROWS).execute(query)
+    result = conn.execution_options(yield_per=API_CHUNK_ROWS).execute(query)
     try:
         for rows in result.partitions():
-            yield batch_from_rows(GAMES, rows)
+            yield batch_from_rows(GAMES, rows, GAMES_CSV_HEADER)
     finally:
         result.close()
 

@@ -27,9 +27,14 @@ def arrow_schema(entity: Entity) -> pa.Schema:
     )
 
 
-def batch_from_rows(entity: Entity, rows: Sequence[Sequence[Any]]) -> pa.RecordBatch:
-    """A record batch from row tuples in the entity's column order (one chunk, not a table)."""
+def batch_from_rows(
+    entity: Entity, rows: Sequence[Sequence[Any]], columns: Sequence[str] | None = None
+) -> pa.RecordBatch:
+    """A record batch from row tuples in the entity's column order, or holding only the
+    named `columns`, in that order (one chunk, not a table)."""
     schema = arrow_schema(entity)
+    if columns is not None:
+        schema = pa.schema([schema.field(name) for name in columns])
     if not rows:
         return pa.RecordBatch.from_pylist([], schema=schema)
     columns = list(zip(*rows, strict=True))

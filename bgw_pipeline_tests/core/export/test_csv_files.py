@@ -159,3 +159,27 @@ def test_unknown_or_invalid_game_is_refused(engine: sa.Engine) -> None:
             write_price_history_csv(conn, io.BytesIO(), "550e8400-e29b-41d4-a716-446655440000")
         with pytest.raises(InvalidRequestError, match="not a UUID"):
             write_price_history_csv(conn, io.BytesIO(), "1 OR 1=1")
+
+
+def test_the_games_csv_reads_only_its_columns_a_chunk_at_a_time(
+    engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The API serves many games CSVs at once: each holds one chunk of its own columns,
+    not every game with every column (synonyms, image URLs)."""
+    from bgw_pipeline.core.export import csv_files
+
+    insert(engine, "games", [make_game() for _ in range(25)])
+    seen: list[tuple[int, list[str]]] = []
+
+    def batches_of(conn: sa.Connection, ids: object) -> object:
+        for batch in real(conn, ids):
+            seen.append((batch.num_rows, batch.schema.names))
+            yield batch
+
+    real = csv_files._game_batches
+    monkeypatch.setattr(csv_files, "API_CHUNK_ROWS", 10)
+    monkeypatch.setattr(csv_files, "_game_batches", batches_of)
+    whole = _parse(_csv(engine))
+    assert [rows for rows, _ in seen] == [10, 10, 5]
+    assert all(names == list(csv_files.GAMES_CSV_HEADER) for _, names in seen)
+    assert len(whole) == 26 and len({row[0] for row in whole[1:]}) == 25
