@@ -119,3 +119,24 @@ def test_sealed_archives_in_s3_are_checked_encrypted_and_opened(
     with pytest.raises(Exception, match="BGW_ARCHIVE_KEY_FILE"):  # noqa: SIM117
         with S3Storage(settings).local_copy(big.name):
             pass
+
+
+def test_a_bucket_that_does_not_encrypt_is_an_error_and_the_archive_is_kept(
+    s3_endpoint: str, tmp_path: Path
+) -> None:
+    """S3_SSE asks for server-side encryption; a server that stores the object without
+    it (its answer carries no ServerSideEncryption) fails the store, and the local
+    archive stays where it was."""
+    from dataclasses import replace
+
+    settings = replace(new_bucket(s3_endpoint), sse="AES256")
+    storage = S3Storage(settings)
+
+    def without_encryption(parsed: dict[str, object], **_: object) -> None:
+        parsed.pop("ServerSideEncryption", None)
+
+    storage.client.meta.events.register("after-call.s3.HeadObject", without_encryption)
+    archive = _archive(tmp_path, 0)
+    with pytest.raises(TransientError, match=r"did not apply server-side encryption AES256"):
+        storage.store(archive)
+    assert archive.exists(), "the only copy is kept when the bucket did not encrypt it"
