@@ -14,6 +14,7 @@ from typing import Any
 import dagster as dg
 
 from bgw_pipeline.defs.names import BACKUP_JOB, CALLER_WAITS_TAG, EXPORT_ARCHIVE
+from bgw_pipeline.defs.progress import ProgressCallback, progress_to
 
 
 def archive_materialization(result: dg.ExecuteInProcessResult) -> dg.AssetMaterialization:
@@ -83,8 +84,11 @@ def run_backup_job(
     include_raw_data: bool = False,
     instance: dg.DagsterInstance | None = None,
     log_level: str = "DEBUG",
+    progress: ProgressCallback | None = None,
 ) -> BackupOutcome:
-    """Execute backup_job in this process, Dagster's console lines from `log_level` up."""
+    """Execute backup_job in this process, Dagster's console lines from `log_level` up;
+    `progress` hears `(table, rows done, rows in total)` as the archive is written and
+    as the restore drill loads it."""
     from bgw_pipeline.definitions import build_definitions
 
     job = build_definitions().resolve_job_def(BACKUP_JOB)
@@ -93,7 +97,7 @@ def run_backup_job(
         "loggers": {"console": {"config": {"log_level": log_level}}},
     }
     owned = dg.DagsterInstance.get() if instance is None else nullcontext(instance)
-    with owned as inst:
+    with owned as inst, progress_to(progress):
         # The caller waits at the terminal: a transient failure ends the run with its
         # reason instead of sleeping through the schedule's retries (minutes to hours).
         result = job.execute_in_process(

@@ -134,8 +134,10 @@ def backup(include_raw_data: bool, out: Output) -> int:
     from bgw_pipeline.run_backup import run_backup_job
 
     arrow_without_pandas()  # a process of its own: pyarrow need not load pandas (0.2 s)
-    with out.working("backup_job running"):
-        outcome = run_backup_job(include_raw_data, log_level=out.dagster_log_level)
+    with out.table_progress("backup") as progress:  # the archive, then the restore drill
+        outcome = run_backup_job(
+            include_raw_data, log_level=out.dagster_log_level, progress=progress
+        )
     out.result(outcome.as_dict(), outcome.lines())
     return ExitCode.OK if outcome.success else ExitCode.REFUSED
 

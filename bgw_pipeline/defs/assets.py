@@ -12,6 +12,7 @@ import dagster as dg
 from pydantic import Field
 
 from bgw_pipeline.core.backup.backup_database import BackupFolders, BackupResult, backup_database
+from bgw_pipeline.core.backup.progress_tap import ProgressTap
 from bgw_pipeline.core.export.archive_export import ExportResult
 from bgw_pipeline.core.export.snapshot_formats import SnapshotFormats
 from bgw_pipeline.core.model.entities import ALL_ENTITIES, GAMES
@@ -42,6 +43,7 @@ from bgw_pipeline.defs.names import (
     SNAPSHOT_GROUP,
     snapshot_key,
 )
+from bgw_pipeline.defs.progress import progress_listener
 from bgw_pipeline.defs.resources import ArchiveStore, BgwDatabase, Operations
 from bgw_pipeline.defs.retrying import retry_transient
 
@@ -230,6 +232,12 @@ def backup_assets(
     )
     storage = archive_store.storage()
     run_archive_checks = _archive_checks_selected(context)
+    listener = progress_listener()
+
+    def archived(name: str, done: int, total: int) -> None:
+        context.log.info(f"archived {name}: {done}/{total}")
+        if listener is not None:
+            listener(name, done, total)
 
     def store_and_check(
         export: ExportResult, formats: SnapshotFormats
@@ -238,7 +246,8 @@ def backup_assets(
         if not run_archive_checks:
             return location, []
         pct = operations.shrink_alert_pct
-        return location, archive_check_results(storage, export.path.name, pct, formats)
+        tap = formats if listener is None else ProgressTap(formats, listener, export.counts)
+        return location, archive_check_results(storage, export.path.name, pct, tap)
 
     with (
         retry_transient(context.op_execution_context, operations),
@@ -248,7 +257,7 @@ def backup_assets(
             engine,
             folders,
             config.include_raw_data,
-            progress=lambda name, done, total: context.log.info(f"archived {name}: {done}/{total}"),
+            progress=archived,
             alongside=store_and_check,
         )
         location, archive_checks = backup.alongside  # type: ignore[misc]

@@ -237,3 +237,52 @@ def test_archives_lists_each_state_in_the_words_of_the_api(
     assert main(["archives"]) == ExitCode.OK
     shown = capsys.readouterr().out
     assert "failed its restore drill: boom" in shown and "verified and restorable" in shown
+
+
+@pytest.mark.parametrize("command", [["export"], ["backup"]])
+def test_a_terminal_sees_rows_per_table_and_a_pipe_does_not(
+    workspace: Path, tmp_path: Path, command: list[str]
+) -> None:
+    """On a terminal, bars with rows per table (and for a backup, the restore drill's
+    load of each); with stderr not a terminal, no bar at all."""
+    import pty
+    import re
+    import shutil
+
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(Path(__file__).parents[2] / "deploy" / "dagster.local.yaml", home / "dagster.yaml")
+    env = {**os.environ, "DAGSTER_HOME": str(home), "COLUMNS": "160", "TERM": "xterm"}
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bgw_pipeline.cli", *command], cwd=workspace, env=env,
+        stdout=subprocess.DEVNULL, stderr=follower, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    os.close(follower)
+    drawn = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    os.close(leader)
+    assert process.wait(timeout=120) == ExitCode.OK, drawn.decode(errors="replace")
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", drawn.decode(errors="replace"))
+    tables = ["games", "price_history"]
+    if command == ["backup"]:  # the archive, then the restore drill's load of it
+        labels = [f"backup {name}" for name in tables] + [f"backup drill {t}" for t in tables]
+    else:
+        labels = [f"exporting {name}" for name in tables]
+    for label in labels:
+        assert label in text, text
+    bar = re.compile(r"\d+/\d+ +rows")
+    assert bar.search(text), text
+    piped = subprocess.run(
+        [sys.executable, "-m", "bgw_pipeline.cli", *command], cwd=workspace, env=env,
+        capture_output=True, check=True,
+    )  # fmt: skip
+    quiet = piped.stderr.decode(errors="replace")
+    assert not bar.search(quiet) and "\x1b[" not in quiet, quiet

@@ -160,3 +160,28 @@ def test_a_partial_selection_records_only_the_selected_assets(
     assert not any(
         e.check_name == names.RESTORE_CHECK for e in result.get_asset_check_evaluations()
     ), "the drill runs only when its check is selected"
+
+
+def test_a_caller_waiting_in_the_process_sees_the_rows_archived_and_restored(
+    engine: sa.Engine, db_url: str, tmp_path: Path
+) -> None:
+    """`bgw backup` draws bars from these: every archived table, then the drill's load
+    of it, up to the archive's counts; a run outside the context reports to nobody."""
+    from bgw_pipeline.defs.progress import progress_to
+
+    counts = small_database(engine)
+    heard: dict[str, tuple[int, int]] = {}
+
+    def record(label: str, done: int, total: int) -> None:
+        assert done <= total, (label, done, total)
+        heard[label] = (done, total)
+
+    with progress_to(record):
+        assert _run_backup(db_url, tmp_path / "exports", include_raw_data=False).success
+    archived = ("games", "rules", "events", "price_history")  # raw data stays out by default
+    expected = {name: (counts[name], counts[name]) for name in archived}
+    expected |= {f"drill {name}": (counts[name], counts[name]) for name in archived}
+    assert heard == expected
+    heard.clear()
+    assert _run_backup(db_url, tmp_path / "again", include_raw_data=False).success
+    assert heard == {}
