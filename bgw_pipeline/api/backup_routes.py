@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from sqlalchemy import text
 
-from bgw_pipeline.api import context
+from bgw_pipeline.api import backup_progress, context
 from bgw_pipeline.api.files import stream_from
 from bgw_pipeline.api.metrics import BgwCollector
 from bgw_pipeline.api.request_metrics import HTTP_REGISTRY
@@ -45,6 +45,14 @@ async def backups() -> JSONResponse:
         }
 
     return JSONResponse(await run_in_threadpool(listing))
+
+
+@router.get("/api/v1/export/backup/progress", summary="The backup this API process runs now")
+async def backup_progress_now() -> JSONResponse:
+    """Its run id and Dagster UI link, seconds so far, and rows per table: written to the
+    archive (`games`) and loaded back by the restore drill (`drill games`); the last
+    backup's when none runs, `{"running": false, "run_id": null}` before any."""
+    return JSONResponse(backup_progress.current(context.settings().dagster_ui_url))
 
 
 @router.get(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,9 +19,10 @@ from typing import Any
 import dagster as dg
 from dagster._core.instance.ref import InstanceRef
 
-from bgw_pipeline.api import context
+from bgw_pipeline.api import backup_progress, context
 from bgw_pipeline.core.model.errors import BackupRunningError, TransientError
 from bgw_pipeline.defs.names import BACKUP_JOB, CALLER_WAITS_TAG, EXPORT_ARCHIVE, IMPORT_JOB
+from bgw_pipeline.defs.progress import progress_to
 from bgw_pipeline.run_backup import archive_materialization
 
 
@@ -142,13 +144,24 @@ def _failure(result: dg.ExecuteInProcessResult, step: str) -> tuple[str, dict[st
 
 
 def run_backup(include_raw_data: bool) -> RunOutcome:
-    """backup_job with the API's include_raw_data; its archive's metadata on success."""
+    """backup_job with the API's include_raw_data; its archive's metadata on success.
+    Its rows per table are kept for GET /api/v1/export/backup/progress while it runs."""
     job = _definitions().resolve_job_def(BACKUP_JOB)
     config = {"ops": {EXPORT_ARCHIVE: {"config": {"include_raw_data": include_raw_data}}}}
-    with _run_slot():
-        result = job.execute_in_process(
-            run_config=config, instance=shared_instance(), raise_on_error=False, tags=HTTP_TAGS
-        )
+    run_id = str(uuid.uuid4())  # known before the run starts: the page links it at once
+    success = False
+    try:
+        with _run_slot(), progress_to(backup_progress.listener(run_id)):
+            result = job.execute_in_process(
+                run_config=config,
+                instance=shared_instance(),
+                raise_on_error=False,
+                tags=HTTP_TAGS,
+                run_id=run_id,
+            )
+        success = result.success
+    finally:
+        backup_progress.finished(run_id, success)
     if not result.success:
         message, _metadata = _failure(result, EXPORT_ARCHIVE)
         return RunOutcome(result.run_id, False, {}, f"backup_job failed: {message}")
