@@ -46,6 +46,7 @@ def _endpoints(base: str, game_id: str, archive: bytes, name: str) -> dict[str, 
         "GET /backups": ("GET", f"{api}/backups", None, 200, 200),
         "POST /backups": ("POST", f"{api}/backups", None, 200, 200),
         "GET /backups/{name}": ("GET", f"{api}/backups/{name}", None, 200, 200),
+        "GET /backup/progress": ("GET", f"{api}/backup/progress", None, 200, 200),
         "GET /games/csv": ("GET", f"{api}/games/csv", None, 200, 200),
         "GET /price-history/{id}/csv": (
             "GET", f"{api}/price-history/{game_id}/csv", None, 200, 200),
