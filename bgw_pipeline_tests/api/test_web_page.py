@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
-import shutil
 import zipfile
 from pathlib import Path
 
@@ -12,13 +10,12 @@ import pytest
 import requests
 from selenium import webdriver
 from selenium.common.exceptions import NoAlertPresentException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from bgw_pipeline_tests.api.live_server import demo_database, live_server, server_env
+from bgw_pipeline_tests.browser import headless_chromium, screenshot
 
-ROOT = Path(__file__).resolve().parents[2]
 # The API document's JavaScript, pasted unchanged.
 SEED_ANALYZE_IMPORT = """
 async function analyzeImport(file) {
@@ -42,28 +39,6 @@ async function analyzeImport(file) {
   }
 }
 """
-CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
-
-
-def _browser(profile: Path) -> webdriver.Chrome:
-    if not CHROMIUM or not DRIVER:
-        pytest.fail("Debian's chromium and chromium-driver are needed: `make test` installs them")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", f"--user-data-dir={profile}", "--lang=ru"):  # fmt: skip
-        options.add_argument(flag)
-    return webdriver.Chrome(options=options, service=Service(DRIVER))
-
-
-def _shot(browser: webdriver.Chrome, name: str) -> None:
-    """A screenshot of the page as it is; into docs/ when BGW_SAVE_SCREENSHOTS is set."""
-    shot = browser.get_screenshot_as_png()
-    assert shot.startswith(b"\x89PNG")
-    if os.environ.get("BGW_SAVE_SCREENSHOTS"):
-        (ROOT / "docs").mkdir(exist_ok=True)
-        (ROOT / "docs" / name).write_bytes(shot)
 
 
 @pytest.mark.browser
@@ -75,7 +50,7 @@ def test_the_page_exports_lists_downloads_and_checks_an_import(
     db_url = demo_database(tmp_path, 0.02)
     env = server_env(tmp_path, db_url) | {"DAGSTER_UI_URL": "http://dagster.test:3000/"}
     with live_server(env, tmp_path) as base:
-        browser = _browser(tmp_path / "profile")
+        browser = headless_chromium(tmp_path / "profile")
         try:
             browser.set_window_size(width, height)
             browser.get(f"{base}/")
@@ -121,7 +96,7 @@ def test_the_page_exports_lists_downloads_and_checks_an_import(
             assert [c.text for c in rows[0].find_elements(By.TAG_NAME, "th")] == [
                 "Таблица", "новых", "изменённых", "без изменений", "ошибок"]  # fmt: skip
             assert "✔" in result.text and "{" not in result.text
-            _shot(browser, f"web_page_{name}.png")
+            screenshot(browser, f"web_page_{name}.png")
             bad = tmp_path / "notes.zip"
             bad.write_text("these are notes, not an archive")
             browser.find_element(By.ID, "upload").send_keys(str(bad))
@@ -145,7 +120,7 @@ def test_with_tokens_the_page_asks_once_and_keeps_the_token(tmp_path: Path) -> N
     db_url = demo_database(tmp_path, 0.02)
     env = server_env(tmp_path, db_url, BGW_API_TOKENS=f"read:{TOKEN}")
     with live_server(env, tmp_path) as base:
-        browser = _browser(tmp_path / "profile")
+        browser = headless_chromium(tmp_path / "profile")
         try:
             browser.get(f"{base}/")
             wait = WebDriverWait(browser, 120)
