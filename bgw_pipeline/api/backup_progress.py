@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-ProgressCallback = Callable[[str, int, int], None]
+from bgw_pipeline.core.archive.writer import ProgressCallback
+
 KEPT_RUNS = 8  # finished runs remembered, newest last
 
 

@@ -7,14 +7,14 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import click
 
-ProgressCallback = Callable[[str, int, int], None]
+from bgw_pipeline.core.archive.writer import ProgressCallback
 
 
 @dataclass(frozen=True)

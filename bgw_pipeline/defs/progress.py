@@ -8,11 +8,11 @@ API runs several at once, each in a thread of its own).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-ProgressCallback = Callable[[str, int, int], None]
+from bgw_pipeline.core.archive.writer import ProgressCallback
 
 _LISTENER: ContextVar[ProgressCallback | None] = ContextVar("bgw_run_progress", default=None)
 

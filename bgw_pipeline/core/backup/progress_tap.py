@@ -6,14 +6,13 @@ person watching `bgw backup` should see it move, table by table, like the archiv
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import pyarrow as pa
 
+from bgw_pipeline.core.archive.writer import ProgressCallback
 from bgw_pipeline.core.backup.drill_load import TableTap
 from bgw_pipeline.core.model.entities import Entity
-
-ProgressCallback = Callable[[str, int, int], None]
 
 
 class ProgressTap:
